@@ -1,0 +1,186 @@
+"""How much does the engine cost over plain NumPy?
+
+Two measurements, each against a hand-written NumPy forward/backward of the same computation
+(the floor for any NumPy engine) and against PyTorch when it is installed:
+
+(a) per-op overhead: forward + backward of a 1,000-op elementwise chain on a (10,) vector,
+    in microseconds per op;
+(b) one SGD training step of a 784 -> 256 -> 10 ReLU MLP with softmax cross-entropy (mean),
+    float32, at several batch sizes, from the same weights.
+
+The contenders run interleaved (A B C A B C ...) so that a noisy neighbour slows them alike;
+the table shows medians and ratios to NumPy. Run:
+
+    .venv/bin/python benchmarks/bench_engine.py [--repeats 30] [--batches 1 32 128 1024]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+import tinygrad_edu as tg
+
+try:
+    import torch
+except ImportError:  # PyTorch is optional: the comparison is skipped without it
+    torch = None
+
+
+def interleaved_medians(contenders: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Run each contender once per round, `repeats` rounds; the median seconds of each."""
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for fn in contenders.values():  # warm-up: caches, allocator, BLAS threads
+        fn()
+    for _ in range(repeats):
+        for name, fn in contenders.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+# ---------------------------------------------------------------- (a) a chain of small ops
+
+
+def chain_contenders(n_ops: int) -> dict[str, Callable[[], object]]:
+    rng = np.random.default_rng(0)
+    x0 = rng.standard_normal(10).astype(np.float32)
+    a0 = (0.5 + rng.random(10)).astype(np.float32)
+
+    def engine() -> None:
+        x = tg.Tensor(x0, requires_grad=True)
+        a = tg.Tensor(a0)
+        y = x
+        for _ in range(n_ops // 2):
+            y = (y * a).tanh()
+        y.backward(tg.ones_like(y))
+
+    def numpy() -> None:
+        outs = []
+        y = x0
+        for _ in range(n_ops // 2):
+            y = np.tanh(y * a0)
+            outs.append(y)
+        g = np.ones_like(y)
+        for out in reversed(outs):
+            g = g * (1 - out * out) * a0
+
+    contenders = {"tinygrad_edu": engine, "numpy": numpy}
+    if torch is not None:
+        xt0, at = torch.from_numpy(x0), torch.from_numpy(a0)
+
+        def pytorch() -> None:
+            x = xt0.clone().requires_grad_()
+            y = x
+            for _ in range(n_ops // 2):
+                y = (y * at).tanh()
+            y.backward(torch.ones_like(y))
+
+        contenders["pytorch"] = pytorch
+    return contenders
+
+
+# ---------------------------------------------------------------- (b) an MLP training step
+
+
+def init_weights(rng: np.random.Generator) -> list[np.ndarray]:
+    def uniform(shape: tuple[int, ...], fan_in: int) -> np.ndarray:
+        bound = 1 / np.sqrt(fan_in)
+        return rng.uniform(-bound, bound, shape).astype(np.float32)
+
+    return [uniform((256, 784), 784), uniform((256,), 784), uniform((10, 256), 256), uniform((10,), 256)]
+
+
+def mlp_contenders(batch: int, lr: float = 0.01) -> dict[str, Callable[[], object]]:
+    rng = np.random.default_rng(batch)
+    x = rng.random((batch, 784), dtype=np.float32)
+    y = rng.integers(0, 10, batch)
+    weights = init_weights(rng)
+
+    params = [tg.Tensor(w, requires_grad=True) for w in weights]
+    xt = tg.Tensor(x)
+
+    def engine() -> None:
+        w1, b1, w2, b2 = params
+        logits = (xt @ w1.T + b1).relu() @ w2.T + b2
+        loss = -logits.log_softmax(axis=1)[np.arange(batch), y].mean()
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with tg.no_grad():
+            for p in params:
+                p.data -= lr * p.grad.data
+
+    w_np = [w.copy() for w in weights]
+
+    def numpy() -> None:
+        w1, b1, w2, b2 = w_np
+        z1 = x @ w1.T + b1
+        h = np.maximum(z1, 0)
+        logits = h @ w2.T + b2
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        s = e.sum(axis=1, keepdims=True)
+        _loss = -(shifted[np.arange(batch), y] - np.log(s[:, 0])).mean()
+        d_logits = e / s
+        d_logits[np.arange(batch), y] -= 1
+        d_logits /= batch
+        dw2, db2 = d_logits.T @ h, d_logits.sum(axis=0)
+        dz1 = (d_logits @ w2) * (z1 > 0)
+        dw1, db1 = dz1.T @ x, dz1.sum(axis=0)
+        for w, dw in zip(w_np, (dw1, db1, dw2, db2)):
+            w -= lr * dw
+
+    contenders = {"tinygrad_edu": engine, "numpy": numpy}
+    if torch is not None:
+        tparams = [torch.tensor(w, requires_grad=True) for w in weights]
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+        def pytorch() -> None:
+            w1, b1, w2, b2 = tparams
+            logits = torch.relu(tx @ w1.T + b1) @ w2.T + b2
+            loss = torch.nn.functional.cross_entropy(logits, ty)
+            for p in tparams:
+                p.grad = None
+            loss.backward()
+            with torch.no_grad():
+                for p in tparams:
+                    p -= lr * p.grad
+
+        contenders["pytorch"] = pytorch
+    return contenders
+
+
+def report(title: str, medians: dict[str, float], unit: float, unit_name: str) -> None:
+    base = medians["numpy"]
+    print(f"{title:<28}" + "".join(f"{name:>22}" for name in medians))
+    cells = [f"{m / unit:9.2f} {unit_name} ({m / base:4.2f}x)" for m in medians.values()]
+    print(f"{'':<28}" + "".join(f"{c:>22}" for c in cells))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=30, help="interleaved rounds per measurement")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 32, 128, 1024])
+    parser.add_argument("--chain", type=int, default=1000, help="ops in the elementwise chain")
+    args = parser.parse_args()
+    if torch is not None:
+        torch.set_num_threads(2)
+    print(f"medians of {args.repeats} interleaved runs; ratio to the hand-written NumPy version in brackets")
+    print(f"numpy {np.__version__}" + (f", torch {torch.__version__}" if torch is not None else ", torch not installed"))
+    print()
+    chain = interleaved_medians(chain_contenders(args.chain), args.repeats)
+    report(f"(a) {args.chain}-op chain, per op", {k: v / args.chain for k, v in chain.items()}, 1e-6, "us")
+    print()
+    for batch in args.batches:
+        step = interleaved_medians(mlp_contenders(batch), args.repeats)
+        report(f"(b) MLP step, batch {batch}", step, 1e-3, "ms")
+
+
+if __name__ == "__main__":
+    main()

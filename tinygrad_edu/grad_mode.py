@@ -1,0 +1,98 @@
+"""Global switches of the engine: whether operations are recorded, and two debugging modes.
+
+Each switch is a context manager that restores the previous value on exit, so they nest, and
+each also works as a decorator:
+
+>>> import tinygrad_edu as tg
+>>> x = tg.Tensor([1.0, 2.0], requires_grad=True)
+>>> with tg.no_grad():
+...     y = x * 2
+>>> y.requires_grad, y.op
+(False, None)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Callable
+from typing import Any
+
+
+class _Switches:
+    """The engine reads these on every operation, so they are plain attributes."""
+
+    grad_enabled = True
+    strict_shapes = False
+    detect_anomaly = False
+
+
+switches = _Switches()
+
+
+class _Switch(contextlib.ContextDecorator):
+    """Sets one attribute of `switches` on enter and restores the old value on exit."""
+
+    attribute = ""
+    value = True
+
+    def __new__(cls, func: Callable[..., Any] | None = None, *args: Any):
+        switch = super().__new__(cls)
+        # `@no_grad` without parentheses: decorate `func` straight away.
+        return switch(func) if callable(func) else switch
+
+    def _recreate_cm(self) -> _Switch:
+        # A fresh copy per call, so a recursive decorated function restores the right value.
+        return copy.copy(self)
+
+    def __enter__(self) -> None:
+        self._previous = getattr(switches, self.attribute)
+        setattr(switches, self.attribute, self.value)
+
+    def __exit__(self, *exc_info: object) -> None:
+        setattr(switches, self.attribute, self._previous)
+
+
+class no_grad(_Switch):
+    """Record nothing: results have `requires_grad=False`, no parents and no saved buffers.
+
+    Use it for inference, evaluation and optimiser steps.
+    """
+
+    attribute, value = "grad_enabled", False
+
+
+class enable_grad(_Switch):
+    """Record operations again, e.g. inside a function called under `no_grad`."""
+
+    attribute, value = "grad_enabled", True
+
+
+class set_grad_enabled(_Switch):
+    """`with set_grad_enabled(training):` records operations only when `training` is true."""
+
+    attribute = "grad_enabled"
+
+    def __init__(self, mode: bool) -> None:
+        self.value = bool(mode)
+
+
+class strict_shapes(_Switch):
+    """Refuse any broadcast that grows *both* operands, such as `(4,) + (4, 1) -> (4, 4)`.
+
+    That broadcast is legal NumPy but is almost always a shape bug (a bias of shape `(4, 1)`
+    added to an output of shape `(4,)`), so inside this block it raises `ShapeError`.
+    """
+
+    attribute, value = "strict_shapes", True
+
+
+class detect_anomaly(_Switch):
+    """Check every forward result and every gradient for NaN or Inf and name the op that made it."""
+
+    attribute, value = "detect_anomaly", True
+
+
+def is_grad_enabled() -> bool:
+    """True when operations are being recorded for backward."""
+    return switches.grad_enabled
