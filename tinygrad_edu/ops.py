@@ -53,6 +53,7 @@ from tinygrad_edu.errors import (
 )
 from tinygrad_edu.grad_mode import switches
 from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.tensor import where as tensor_where
 
 # What a backward rule computes with: ndarrays normally, Tensors under create_graph=True.
 Value = Union[np.ndarray, Tensor]
@@ -155,7 +156,11 @@ class Function:
             if isinstance(error, (ShapeError, BackwardError)):
                 raise
             raise _explain(cls, arrays, error) from None
-        out = Tensor._wrap(result if type(result) is np.ndarray else np.asarray(result))
+        if type(result) is not np.ndarray:  # NumPy gives scalars for 0-d results
+            array = np.asarray(result)
+            ctx._saved = tuple(array if saved is result else saved for saved in ctx._saved)  # still "the output"
+            result = array
+        out = Tensor._wrap(result)
         if switches.grad_enabled:
             needs = [t.requires_grad for t in inputs]
             if True in needs:  # record the op: the result remembers how it was made
@@ -202,8 +207,10 @@ def log(x: Value) -> Value:
     return x.log() if isinstance(x, Tensor) else np.log(x)
 
 
-def where(condition: np.ndarray, x: Value, y: Value | float) -> Value:
-    return x.where(condition, y) if isinstance(x, Tensor) else np.where(condition, x, y)
+def where(condition: np.ndarray, x: Value | float, y: Value | float) -> Value:
+    if isinstance(x, Tensor) or isinstance(y, Tensor):
+        return tensor_where(condition, x, y)
+    return np.where(condition, x, y)
 
 
 def expand(x: Value, shape: tuple[int, ...]) -> Value:
@@ -537,11 +544,11 @@ class MatMul(Function):
         # A vector acts as a matrix: x of shape (k,) as a row (1, k), y of shape (k,) as a column (k, 1).
         x2 = x.reshape(1, -1) if x.ndim == 1 else x
         y2 = y.reshape(-1, 1) if y.ndim == 1 else y
-        g = grad.reshape(*grad.shape[:-1], 1, grad.shape[-1]) if x.ndim == 1 else grad
-        g = g.reshape(*g.shape, 1) if y.ndim == 1 else g
+        g = grad.reshape(*np.broadcast_shapes(x2.shape[:-2], y2.shape[:-2]), x2.shape[-2], y2.shape[-1])
         dx = dy = None
-        if need_x:  # z = x y  =>  dL/dx = dL/dz y^T   (the engine sums any batch axes x was broadcast over)
+        if need_x:  # z = x y  =>  dL/dx = dL/dz y^T  (the engine sums the batch axes x was broadcast over)
             dx = g @ y2.mT
+            dx = dx.reshape(*dx.shape[:-2], dx.shape[-1]) if x.ndim == 1 else dx
         if need_y:  # dL/dy = x^T dL/dz
             if g.ndim == 2 and y2.ndim == 2 and _is_transposed(y2):
                 # y is a transposed view (x @ W.T in a Linear layer): compute the gradient in
@@ -549,7 +556,7 @@ class MatMul(Function):
                 dy = (g.mT @ x2).mT
             else:
                 dy = x2.mT @ g
-            dy = dy.squeeze(-1) if y.ndim == 1 else dy
+            dy = dy.reshape(dy.shape[:-1]) if y.ndim == 1 else dy
         return dx, dy
 
     @staticmethod
