@@ -145,9 +145,9 @@ def _run(
                 if node._retains_grad or wanted is not None:
                     accumulate(node, g)
                 for i, pg in enumerate(_call_backward(node, g, create_graph)):
-                    if pg is None or not ctx.needs_input_grad[i]:
-                        continue
                     parent = ctx.parents[i]
+                    if pg is None or not parent.requires_grad:
+                        continue
                     if type(pg) is not kind or pg.shape != parent.data.shape or pg.dtype is not parent.data.dtype:
                         pg = _fit(pg, parent, ctx, i, kind)
                     if check_anomaly:

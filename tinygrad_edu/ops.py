@@ -71,10 +71,14 @@ class Context:
 
     # Class-level defaults, so that making a Context (one per op) costs almost nothing.
     parents: tuple[Tensor, ...] = ()
-    needs_input_grad: tuple[bool, ...] = ()
     function: type[Function]
     output: Tensor | None = None  # the op's result; set by the engine while create_graph runs a rule
     _saved: Any = ()
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        """For each input: does it want a gradient? A rule can skip the work for those that don't."""
+        return tuple([parent.requires_grad for parent in self.parents])
 
     def save_for_backward(self, *arrays: np.ndarray) -> None:
         """Keep arrays for backward; they are freed after it unless `retain_graph=True`.
@@ -162,11 +166,12 @@ class Function:
             result = array
         out = Tensor._wrap(result)
         if switches.grad_enabled:
-            needs = [t.requires_grad for t in inputs]
-            if True in needs:  # record the op: the result remembers how it was made
-                out.requires_grad = True
-                ctx.parents, ctx.needs_input_grad, ctx.function = inputs, tuple(needs), cls
-                out._ctx = ctx
+            for t in inputs:
+                if t.requires_grad:  # record the op: the result remembers how it was made
+                    out.requires_grad = True
+                    ctx.parents, ctx.function = inputs, cls
+                    out._ctx = ctx
+                    break
         if switches.detect_anomaly:
             check_finite(out.data, f"the forward of '{cls.name}' (inputs {describe(arrays)})")
         return out

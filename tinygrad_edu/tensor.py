@@ -114,9 +114,9 @@ class Tensor:
         """`other` as a Tensor; a Python number takes this tensor's dtype, as in NumPy and PyTorch."""
         if isinstance(other, Tensor):
             return other
-        if type(other) in (float, int, bool):
+        if type(other) in (float, int, bool) or isinstance(other, np.generic):
             kind = self.data.dtype.kind
-            if kind == "f" or (kind in "iu" and type(other) is not float):
+            if kind == "f" or (kind in "iu" and not isinstance(other, (float, np.floating))):
                 return Tensor._wrap(np.asarray(other, dtype=self.data.dtype))
             return Tensor._wrap(np.asarray(other, dtype=np.result_type(self.data.dtype, other)))
         if isinstance(other, np.ndarray):
@@ -443,18 +443,26 @@ class Tensor:
 
     clamp = clip
 
+    def _minus_max(self, axis: int) -> tuple[Tensor, np.ndarray]:
+        """x - max(x) along `axis`, and that max: the shift that keeps exp() from overflowing.
+        The max is taken as a constant: softmax and friends don't change when it does."""
+        top = self.data.max(axis=axis, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0)  # a row of -inf stays -inf instead of becoming NaN
+        return self + -top, top
+
     def logsumexp(self, axis: int = -1, keepdims: bool = False) -> Tensor:
         """log(sum(exp(x))) along `axis`, with the max subtracted first so exp cannot overflow."""
-        top = self.data.max(axis=axis, keepdims=True)
-        top = Tensor._wrap(np.where(np.isfinite(top), top, 0))  # a constant: the result doesn't depend on it
-        out = (self - top).exp().sum(axis, keepdims=True).log() + top
+        shifted, top = self._minus_max(axis)
+        out = shifted.exp().sum(axis, keepdims=True).log() + top
         return out if keepdims else out.squeeze(axis)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
-        return self - self.logsumexp(axis, keepdims=True)
+        """log(softmax(x)) = (x - max) - log(sum(exp(x - max))): no overflow, and no log(0)."""
+        shifted, _ = self._minus_max(axis)
+        return shifted - shifted.exp().sum(axis, keepdims=True).log()
 
     def softmax(self, axis: int = -1) -> Tensor:
-        e = (self - self.data.max(axis=axis, keepdims=True)).exp()
+        e = self._minus_max(axis)[0].exp()
         return e / e.sum(axis, keepdims=True)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
