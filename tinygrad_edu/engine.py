@@ -144,25 +144,25 @@ def _run(
             if g is not None:
                 if node._retains_grad or wanted is not None:
                     accumulate(node, g)
-                for i, pg in enumerate(_call_backward(node, g, create_graph)):
-                    parent = ctx.parents[i]
-                    if pg is None or not parent.requires_grad:
-                        continue
+                parent_grads = _call_backward(node, g, create_graph)
+                if not retain_graph:
+                    ctx.free()
+            for i, parent in enumerate(ctx.parents):
+                pg = parent_grads[i] if g is not None else None
+                if pg is not None and parent.requires_grad:
                     if type(pg) is not kind or pg.shape != parent.data.shape or pg.dtype is not parent.data.dtype:
                         pg = _fit(pg, parent, ctx, i, kind)
                     if check_anomaly:
                         check_finite(np.asarray(pg), f"the backward of '{ctx.function.name}' (gradient for input {i})")
                     if parent._ctx is None:
                         accumulate(parent, pg)
-                    else:
-                        key = id(parent)
-                        grads[key] = grads[key] + pg if key in grads else pg
-                if not retain_graph:
-                    ctx.free()
-            for parent in ctx.parents:
-                if parent._ctx is not None:
-                    waiting[id(parent)] -= 1
-                    if waiting[id(parent)] == 0:
+                        continue
+                    key = id(parent)
+                    grads[key] = grads[key] + pg if key in grads else pg
+                if parent._ctx is not None:  # one user fewer to wait for
+                    key = id(parent)
+                    waiting[key] -= 1
+                    if waiting[key] == 0:
                         ready.append(parent)
     if wanted is not None and not create_graph:
         for key, g in wanted.items():

@@ -218,6 +218,14 @@ def where(condition: np.ndarray, x: Value | float, y: Value | float) -> Value:
     return np.where(condition, x, y)
 
 
+def matmul(x: Value, y: Value) -> Value:
+    if isinstance(x, Tensor) or isinstance(y, Tensor):
+        return x @ y
+    # np.dot takes BLAS's fast path for transposed 2-D operands; np.matmul can be several times
+    # slower there (the (256, 1) x (1, 784) outer product of a batch of one).
+    return np.dot(x, y) if x.ndim <= 2 and y.ndim <= 2 else np.matmul(x, y)
+
+
 def expand(x: Value, shape: tuple[int, ...]) -> Value:
     return x.expand(shape) if isinstance(x, Tensor) else np.broadcast_to(x, shape)
 
@@ -538,9 +546,7 @@ class MatMul(Function):
         if x.ndim == 0 or y.ndim == 0:
             raise ValueError("both operands need at least one dimension; use * to multiply by a scalar")
         ctx.save_for_backward(x, y)
-        # np.dot takes BLAS's fast path for transposed 2-D operands; np.matmul can be much
-        # slower there (e.g. the (784, 1) x (1, 256) outer product of a batch of one).
-        return np.dot(x, y) if x.ndim <= 2 and y.ndim <= 2 else np.matmul(x, y)
+        return matmul(x, y)
 
     @staticmethod
     def backward(ctx: Context, grad: Value) -> tuple[Value | None, Value | None]:
@@ -552,15 +558,15 @@ class MatMul(Function):
         g = grad.reshape(*np.broadcast_shapes(x2.shape[:-2], y2.shape[:-2]), x2.shape[-2], y2.shape[-1])
         dx = dy = None
         if need_x:  # z = x y  =>  dL/dx = dL/dz y^T  (the engine sums the batch axes x was broadcast over)
-            dx = g @ y2.mT
+            dx = matmul(g, y2.mT)
             dx = dx.reshape(*dx.shape[:-2], dx.shape[-1]) if x.ndim == 1 else dx
         if need_y:  # dL/dy = x^T dL/dz
             if g.ndim == 2 and y2.ndim == 2 and _is_transposed(y2):
                 # y is a transposed view (x @ W.T in a Linear layer): compute the gradient in
                 # y's own layout, so that W's gradient comes out contiguous, as PyTorch does.
-                dy = (g.mT @ x2).mT
+                dy = matmul(g.mT, x2).mT
             else:
-                dy = x2.mT @ g
+                dy = matmul(x2.mT, g)
             dy = dy.reshape(dy.shape[:-1]) if y.ndim == 1 else dy
         return dx, dy
 
