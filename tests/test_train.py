@@ -1,0 +1,283 @@
+"""`tinygrad-edu train` and tinygrad_edu.training: the targets, the outputs, the output format, argument errors.
+
+Cost on this shared 2-core machine (one BLAS thread, see `one_blas_thread`): the default digits
+run (30 epochs) takes about 3 s and one MNIST epoch about 4 s, so they run in every suite. The
+full 10-epoch MNIST and Fashion-MNIST targets take about 30 s each; they run too, unless
+
+    TINYGRAD_EDU_QUICK=1 .venv/bin/python -m pytest   # leaves the two long runs out
+
+Tests that read MNIST files use ../shared/data and are skipped, with the reason, when it is absent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import nn
+from tinygrad_edu.cli import main
+from tinygrad_edu.training import RECIPES, TrainConfig, evaluate, fit, load_dataset, run_training, save_outputs
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+needs_sklearn = pytest.mark.skipif(
+    importlib.util.find_spec("sklearn") is None,
+    reason="scikit-learn is not installed (pip install 'tinygrad_edu[data]')",
+)
+needs_matplotlib = pytest.mark.skipif(
+    importlib.util.find_spec("matplotlib") is None,
+    reason="matplotlib is not installed (pip install 'tinygrad_edu[plots]')",
+)
+
+
+def needs_files(dataset: str) -> pytest.MarkDecorator:
+    folder = SHARED / dataset
+    return pytest.mark.skipif(
+        not (folder / "train-images-idx3-ubyte.gz").is_file(),
+        reason=f"the {dataset} files are not in {folder} (the shared data folder next to the repository)",
+    )
+
+
+slow = pytest.mark.skipif(
+    os.environ.get("TINYGRAD_EDU_QUICK") == "1",
+    reason="a full 10-epoch training run (about 30 s here), left out because TINYGRAD_EDU_QUICK=1",
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_blas_thread():
+    """Train with one BLAS thread. On this shared 2-core machine, OpenBLAS's two threads wait
+    for each other whenever a neighbour holds a core, which made these tests 3-7x slower
+    (53 s against 16 s for this file and test_data.py); the results are the same. Needs
+    threadpoolctl, which comes with scikit-learn; without it nothing changes."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+# ---------------------------------------------------------------- the digits default, end to end
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
+    """`tinygrad-edu train --out DIR` with every default, once for the module."""
+    if importlib.util.find_spec("sklearn") is None:
+        pytest.skip("scikit-learn is not installed (pip install 'tinygrad_edu[data]')")
+    out = tmp_path_factory.mktemp("digits")
+    buffer = io.StringIO()  # not a TTY: the command must print plain lines
+    with contextlib.redirect_stdout(buffer):
+        status = main(["train", "--out", str(out)])
+    return status, buffer.getvalue(), out
+
+
+def test_digits_default_reaches_97_percent(digits_run: tuple[int, str, Path]) -> None:
+    status, output, _ = digits_run
+    assert status == 0
+    final = float(output.split("test accuracy ")[-1].split("%")[0])
+    assert final >= 97.0, output
+
+
+def test_output_is_plain_lines_per_epoch(digits_run: tuple[int, str, Path]) -> None:
+    _, output, _ = digits_run
+    assert "\r" not in output and "\x1b" not in output  # no progress-bar control characters in a log
+    epoch_lines = [line for line in output.splitlines() if line.startswith("epoch")]
+    assert len(epoch_lines) == RECIPES["digits"].epochs
+    for line in epoch_lines:
+        for field in ("train loss", "test loss", "test acc", "time", "img/s"):
+            assert field in line, line
+    assert output.splitlines()[0].startswith("digits: 1438 training and 359 test images; MLP 64 → 256 → 128 → 10")
+
+
+@needs_matplotlib
+def test_outputs_written(digits_run: tuple[int, str, Path]) -> None:
+    _, output, out = digits_run
+    state = tg.load(out / "model.npz")
+    model = nn.MLP([64, 256, 128, 10])
+    model.load_state_dict(state)  # the saved weights fit the model they came from
+    _, _, X_test, y_test = load_dataset("digits")
+    _, accuracy = evaluate(model, X_test, y_test)
+    assert f"{100 * accuracy:.2f}%" in output  # the saved model is the one that was reported
+    png = (out / "training.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 20_000
+    graph = out / "graph.svg" if shutil.which("dot") else out / "graph.dot"
+    text = graph.read_text()
+    for label in ("layers.0.weight", "layers.4.bias", "Linear(64→256)", "ReLU", "images", "loss", "(8, 64)"):
+        assert label in text, label
+    if graph.suffix == ".svg":
+        assert "<svg" in text and text.count('class="cluster"') >= 5  # one box per layer call
+
+
+def test_same_seed_same_run() -> None:
+    data = load_dataset("digits")
+    histories = []
+    for _ in range(2):
+        tg.manual_seed(3)
+        model = nn.MLP([64, 32, 10])
+        histories.append(fit(model, data, epochs=2, batch_size=64, lr=0.1, optimizer="sgd", seed=3, log=None))
+    assert histories[0].train_loss == histories[1].train_loss
+    assert histories[0].test_acc == histories[1].test_acc
+
+
+def test_evaluate_records_no_graph_and_restores_mode() -> None:
+    model = nn.MLP([4, 8, 3])
+    seen = []
+    forward = model.forward
+
+    def spy(x: tg.Tensor) -> tg.Tensor:
+        out = forward(x)
+        seen.append((tg.is_grad_enabled(), model.training, out.requires_grad))
+        return out
+
+    model.forward = spy
+    X, y = np.random.default_rng(0).random((10, 4), dtype=np.float32), np.arange(10) % 3
+    loss, accuracy = evaluate(model, X, y, batch_size=4)
+    assert seen == [(False, False, False)] * 3  # 3 batches, each under no_grad in eval mode
+    assert model.training and 0 <= accuracy <= 1 and loss > 0
+    assert all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"), [("cosine", None), ("step", [0.1, 0.1, 0.03, 0.03, 0.009]), ("none", [0.1] * 5)]
+)
+def test_schedules(schedule: str, expected: list[float] | None) -> None:
+    data = tuple(
+        np.asarray(a) for a in (np.eye(4, dtype=np.float32), np.arange(4), np.eye(4, dtype=np.float32), np.arange(4))
+    )
+    model = nn.MLP([4, 4])
+    history = fit(model, data, epochs=5, batch_size=2, lr=0.1, optimizer="sgd", schedule=schedule, log=None)
+    if expected is None:
+        expected = [0.05 * (1 + np.cos(np.pi * e / 5)) for e in range(5)]
+    np.testing.assert_allclose(history.lr, expected, rtol=1e-6)
+
+
+def test_progress_bar_shows_loss_and_throughput(capsys: pytest.CaptureFixture) -> None:
+    pytest.importorskip("tqdm", reason="the progress bar needs tqdm (pip install 'tinygrad_edu[progress]')")
+    rng = np.random.default_rng(0)
+    data = (
+        rng.random((2000, 8), dtype=np.float32),
+        rng.integers(0, 10, 2000),
+        rng.random((10, 8), dtype=np.float32),
+        np.arange(10),
+    )
+    fit(nn.MLP([8, 10]), data, epochs=1, batch_size=10, lr=0.1, log=print, progress="bar")
+    err_and_out = "".join(capsys.readouterr())
+    assert "epoch 1/1" in err_and_out and "loss" in err_and_out and "img/s" in err_and_out
+
+
+def test_lines_progress_for_long_epochs(capsys: pytest.CaptureFixture) -> None:
+    rng = np.random.default_rng(0)
+    data = (
+        rng.random((1000, 8), dtype=np.float32),
+        rng.integers(0, 10, 1000),
+        rng.random((10, 8), dtype=np.float32),
+        np.arange(10),
+    )
+    fit(nn.MLP([8, 10]), data, epochs=1, batch_size=10, lr=0.1, log=print, progress="lines")  # 100 batches
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[2] for line in lines[:3]] == ["250/1000", "500/1000", "750/1000"]
+    assert lines[3].startswith("epoch 1/1")
+
+
+def test_sgd_and_custom_hidden_on_digits(tmp_path: Path) -> None:
+    if importlib.util.find_spec("sklearn") is None:
+        pytest.skip("scikit-learn is not installed")
+    config = TrainConfig(dataset="digits", hidden=[32], epochs=3, optimizer="adam", schedule="none")
+    result = run_training(config, log=None)
+    assert result.model.sizes == (64, 32, 10)
+    assert result.config.lr == 1e-3  # adam's default when the recipe's optimizer (sgd) is overridden
+    assert result.history.test_acc[-1] > 0.5  # 3 epochs at Adam's lr: learning, not finished
+    if importlib.util.find_spec("matplotlib") is not None:
+        paths = save_outputs(result, tmp_path / "nested" / "out")
+        assert sorted(p.name for p in paths.values()) == sorted(["model.npz", "training.png", paths["graph"].name])
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_diverging_loss_stops_with_a_hint(capsys: pytest.CaptureFixture) -> None:
+    if importlib.util.find_spec("sklearn") is None:
+        pytest.skip("scikit-learn is not installed")
+    status = main(["train", "--optimizer", "sgd", "--lr", "1e30", "--epochs", "1", "--progress", "none"])
+    assert status == 1
+    assert "the training loss became nan at epoch 1, batch 2" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- argument errors
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--dataset", "cifar"], "invalid choice: 'cifar'"),
+        (["--epochs", "0"], "expected a positive integer, got 0"),
+        (["--epochs", "two"], "expected a positive integer, got 'two'"),
+        (["--lr", "-1"], "expected a positive number"),
+        (["--lr", "nan"], "expected a positive number"),
+        (["--hidden", "256", "-3"], "expected a positive integer"),
+        (["--optimizer", "rmsprop"], "invalid choice: 'rmsprop'"),
+        (["--schedule", "linear"], "invalid choice: 'linear'"),
+        (["--weight-decay", "-0.1"], "expected a number >= 0"),
+        (["--data-dir", "somewhere"], "--data-dir and --download are for mnist and fashion-mnist"),
+    ],
+)
+def test_bad_arguments_are_argparse_errors(argv: list[str], message: str, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["train", *argv])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: tinygrad-edu train" in err and message in err
+
+
+def test_missing_data_dir_says_where_and_how(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    where = tmp_path / "no-mnist-here"
+    status = main(["train", "--dataset", "mnist", "--data-dir", str(where), "--out", str(tmp_path / "out")])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert str(where) in err and "does not exist" in err
+    assert "train-images-idx3-ubyte.gz" in err and "--download" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_default_data_dir_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setenv("TINYGRAD_EDU_DATA", str(tmp_path / "cache"))
+    assert main(["train", "--dataset", "fashion-mnist", "--out", str(tmp_path / "out")]) == 1
+    assert str(tmp_path / "cache" / "fashion-mnist") in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- MNIST and Fashion-MNIST
+
+
+@needs_files("mnist")
+def test_one_mnist_epoch(tmp_path: Path) -> None:
+    """One epoch of the MNIST recipe: a quick check that also runs with TINYGRAD_EDU_QUICK=1."""
+    config = TrainConfig(dataset="mnist", data_dir=SHARED / "mnist", epochs=1)
+    result = run_training(config, log=None)
+    assert result.model.sizes == (784, 256, 128, 10)
+    assert result.history.test_acc[0] >= 0.95  # about 96.5% after one epoch
+
+
+@slow
+@needs_files("mnist")
+def test_mnist_target(tmp_path: Path) -> None:
+    result = run_training(TrainConfig(dataset="mnist", data_dir=SHARED / "mnist"), log=print)
+    assert result.model.sizes == (784, 256, 128, 10)
+    assert result.config.optimizer == "adam" and result.config.epochs == 10
+    assert result.history.test_acc[-1] >= 0.98
+
+
+@slow
+@needs_files("fashion-mnist")
+def test_fashion_mnist_target(tmp_path: Path) -> None:
+    result = run_training(TrainConfig(dataset="fashion-mnist", data_dir=SHARED / "fashion-mnist"), log=print)
+    assert result.model.sizes == (784, 256, 128, 10) and result.config.epochs == 10
+    assert result.history.test_acc[-1] >= 0.88
