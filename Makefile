@@ -1,9 +1,12 @@
 # tinygrad_edu: `make demo` and `make test` set everything up on a fresh machine.
 #
 #   make demo    create .venv, install the package, train an MLP on the offline default dataset
+#                (digits), writing the model, a training plot and the forward graph to runs/demo
 #   make test    create .venv and run the whole test suite (what CI runs)
 #   make lint    ruff check and format check
 #   make bench   the engine benchmark (benchmarks/bench_engine.py)
+#   make oracle  add PyTorch (CPU) from a local wheel, as a second test oracle
+#   make docs    build the documentation site into site/ (mkdocs build --strict)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -11,7 +14,11 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= runs/demo
 
-.PHONY: demo test lint bench dot torch clean
+# One BLAS thread: with two, OpenBLAS slows down several times over whenever the other core of
+# a small machine is busy, and these small networks gain nothing from a second thread.
+export OPENBLAS_NUM_THREADS ?= 1
+
+.PHONY: demo test lint bench dot oracle docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,15 +42,20 @@ dot:
 		exit 1; \
 	fi
 
-# PyTorch is an optional second oracle for the tests and a contender in the benchmarks.
-torch: $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0
+# PyTorch (CPU) is an optional second oracle for the tests and a contender in the benchmarks.
+# It is installed only from a local wheel (pip's find-links), never as a multi-GB download;
+# without one, the tests that use it are skipped.
+oracle: $(STAMP)
+	@$(PY) -c "import torch" 2>/dev/null || \
+	{ $(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-index torch==2.13.0 2>/dev/null && \
+	  $(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0; } || \
+	echo "note: no local PyTorch 2.13.0 (CPU) wheel; the tests that compare with PyTorch will be skipped"
 
-test: $(STAMP) dot
+test: $(STAMP) dot oracle
 	$(PY) -m pytest -q
 
 demo: $(STAMP) dot
-	$(PY) examples/demo.py
+	$(VENV)/bin/tinygrad-edu train --out $(DEMO_OUT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -51,6 +63,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_engine.py
+
+# The pages' code runs in `make test` (tests/test_docs.py); this only renders them.
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) runs site .pytest_cache .ruff_cache .hypothesis

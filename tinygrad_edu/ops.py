@@ -151,7 +151,7 @@ class Function:
         if len(arrays) != len(inputs):  # numbers, lists or arrays given to a custom op
             inputs = tuple(map(Tensor._convert, inputs))
             arrays = [t.data for t in inputs]
-        if cls.broadcasts and switches.strict_shapes:
+        if switches.strict_shapes and cls.broadcasts:
             _check_strict(cls.name, arrays)
         ctx = Context()
         try:

@@ -276,25 +276,25 @@ class Tensor:
     # ------------------------------------------------------------ primitive ops (see ops.py)
 
     def __add__(self, other: Operand) -> Tensor:
-        return ops.Add.apply(self, self._operand(other))
+        return ops.Add.apply(self, other if isinstance(other, Tensor) else self._operand(other))
 
     def __radd__(self, other: Operand) -> Tensor:
         return ops.Add.apply(self._operand(other), self)
 
     def __mul__(self, other: Operand) -> Tensor:
-        return ops.Mul.apply(self, self._operand(other))
+        return ops.Mul.apply(self, other if isinstance(other, Tensor) else self._operand(other))
 
     def __rmul__(self, other: Operand) -> Tensor:
         return ops.Mul.apply(self._operand(other), self)
 
     def __pow__(self, other: Operand) -> Tensor:
-        return ops.Pow.apply(self, self._operand(other))
+        return ops.Pow.apply(self, other if isinstance(other, Tensor) else self._operand(other))
 
     def __rpow__(self, other: Operand) -> Tensor:
         return ops.Pow.apply(self._operand(other), self)
 
     def __matmul__(self, other: Operand) -> Tensor:
-        return ops.MatMul.apply(self, self._operand(other))
+        return ops.MatMul.apply(self, other if isinstance(other, Tensor) else self._operand(other))
 
     def __rmatmul__(self, other: Operand) -> Tensor:
         return ops.MatMul.apply(self._operand(other), self)
