@@ -101,6 +101,28 @@ def init_weights(rng: np.random.Generator) -> list[np.ndarray]:
     return [uniform((256, 784), 784), uniform((256,), 784), uniform((10, 256), 256), uniform((10,), 256)]
 
 
+def numpy_step(weights: list[np.ndarray], x: np.ndarray, y: np.ndarray, lr: float) -> None:
+    """One hand-written training step, updating `weights` in place: the floor for any NumPy engine."""
+    # np.dot, not @: np.matmul is several times slower for batch-1 outer products.
+    w1, b1, w2, b2 = weights
+    batch = len(x)
+    z1 = np.dot(x, w1.T) + b1
+    h = np.maximum(z1, 0)
+    logits = np.dot(h, w2.T) + b2
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    s = e.sum(axis=1, keepdims=True)
+    _loss = -(shifted[np.arange(batch), y] - np.log(s[:, 0])).mean()
+    d_logits = e / s
+    d_logits[np.arange(batch), y] -= 1
+    d_logits /= batch
+    dw2, db2 = np.dot(d_logits.T, h), d_logits.sum(axis=0)
+    dz1 = np.dot(d_logits, w2) * (z1 > 0)
+    dw1, db1 = np.dot(dz1.T, x), dz1.sum(axis=0)
+    for w, dw in zip(weights, (dw1, db1, dw2, db2)):
+        w -= lr * dw
+
+
 def mlp_contenders(batch: int, lr: float = 0.01) -> dict[str, Callable[[], object]]:
     rng = np.random.default_rng(batch)
     x = rng.random((batch, 784), dtype=np.float32)
@@ -124,23 +146,7 @@ def mlp_contenders(batch: int, lr: float = 0.01) -> dict[str, Callable[[], objec
     w_np = [w.copy() for w in weights]
 
     def numpy() -> None:
-        # np.dot, not @: np.matmul is several times slower for the outer products of batch 1.
-        w1, b1, w2, b2 = w_np
-        z1 = np.dot(x, w1.T) + b1
-        h = np.maximum(z1, 0)
-        logits = np.dot(h, w2.T) + b2
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        e = np.exp(shifted)
-        s = e.sum(axis=1, keepdims=True)
-        _loss = -(shifted[np.arange(batch), y] - np.log(s[:, 0])).mean()
-        d_logits = e / s
-        d_logits[np.arange(batch), y] -= 1
-        d_logits /= batch
-        dw2, db2 = np.dot(d_logits.T, h), d_logits.sum(axis=0)
-        dz1 = np.dot(d_logits, w2) * (z1 > 0)
-        dw1, db1 = np.dot(dz1.T, x), dz1.sum(axis=0)
-        for w, dw in zip(w_np, (dw1, db1, dw2, db2)):
-            w -= lr * dw
+        numpy_step(w_np, x, y, lr)
 
     contenders = {"tinygrad_edu": engine, "numpy": numpy}
     if torch is not None:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from bench_engine import init_weights, mlp_contenders, report, torch
+from bench_engine import init_weights, mlp_contenders, numpy_step, report, torch
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F  # noqa: N812  (PyTorch's usual name)
@@ -57,28 +57,6 @@ def rotated_medians(
                 step()
                 times[name].append(time.perf_counter() - start)
     return {name: statistics.median(times[name]) for name in names}
-
-
-def numpy_step(weights: list[np.ndarray], x: np.ndarray, y: np.ndarray, lr: float) -> None:
-    """One hand-written training step, updating `weights` in place: the floor for any NumPy engine."""
-    # np.dot, not @, as in bench_engine.py: np.matmul is several times slower for batch-1 outer products.
-    w1, b1, w2, b2 = weights
-    batch = len(x)
-    z1 = np.dot(x, w1.T) + b1
-    h = np.maximum(z1, 0)
-    logits = np.dot(h, w2.T) + b2
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
-    s = e.sum(axis=1, keepdims=True)
-    _loss = -(shifted[np.arange(batch), y] - np.log(s[:, 0])).mean()
-    d_logits = e / s
-    d_logits[np.arange(batch), y] -= 1
-    d_logits /= batch
-    dw2, db2 = np.dot(d_logits.T, h), d_logits.sum(axis=0)
-    dz1 = np.dot(d_logits, w2) * (z1 > 0)
-    dw1, db1 = np.dot(dz1.T, x), dz1.sum(axis=0)
-    for w, dw in zip(weights, (dw1, db1, dw2, db2)):
-        w -= lr * dw
 
 
 def setup(batch: int, lr: float) -> tuple[nn.MLP, optim.SGD, tg.Tensor, np.ndarray, list[np.ndarray], np.ndarray]:

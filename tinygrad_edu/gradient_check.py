@@ -276,6 +276,15 @@ class GradcheckReport:
         return "\n".join(parts)
 
 
+def _verdict(report: GradcheckReport, raise_exception: bool) -> bool:
+    """True when the check passed; otherwise raise GradcheckError with the report, or return False."""
+    if report.passed:
+        return True
+    if raise_exception:
+        raise GradcheckError(report.message(), report)
+    return False
+
+
 def _num(v: float) -> str:
     return f"{v:.6g}"
 
@@ -403,11 +412,7 @@ def gradcheck(
         seed=seed,
         output_label=lambda k: f"output {k}",
     )
-    if report.passed:
-        return True
-    if raise_exception:
-        raise GradcheckError(report.message(), report)
-    return False
+    return _verdict(report, raise_exception)
 
 
 def gradgradcheck(
@@ -473,11 +478,7 @@ def gradgradcheck(
         seed=seed,
         output_label=lambda k: f"the first derivative for {names[k]}",
     )
-    if report.passed:
-        return True
-    if raise_exception:
-        raise GradcheckError(report.message(), report)
-    return False
+    return _verdict(report, raise_exception)
 
 
 def check_module_grads(
