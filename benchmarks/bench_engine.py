@@ -6,7 +6,9 @@ Two measurements, each against a hand-written NumPy forward/backward of the same
 (a) per-op overhead: forward + backward of a 1,000-op elementwise chain on a (10,) vector,
     in microseconds per op;
 (b) one SGD training step of a 784 -> 256 -> 10 ReLU MLP with softmax cross-entropy (mean),
-    float32, at several batch sizes, from the same weights.
+    float32, at several batch sizes, from the same weights;
+(c) one backward rule (tanh's) as the engine runs it, on ndarrays, against the same NumPy
+    written out, and against evaluating it with Tensor operations.
 
 The contenders run interleaved (A B C A B C ...) so that a noisy neighbour slows them alike;
 the table shows medians and ratios to NumPy. Run:
@@ -168,11 +170,36 @@ def mlp_contenders(batch: int, lr: float = 0.01) -> dict[str, Callable[[], objec
     return contenders
 
 
+# ---------------------------------------------------------------- (c) one backward rule
+
+
+def rule_contenders(n: int) -> dict[str, Callable[[], object]]:
+    """tanh's backward rule as the engine runs it (on arrays), against the same NumPy written
+    out, and against the same rule evaluated on Tensors with recording off."""
+    from tinygrad_edu import ops
+
+    x = tg.Tensor(np.random.default_rng(0).random(n, dtype=np.float32), requires_grad=True)
+    ctx, out = x.tanh()._ctx, np.tanh(x.data)
+    grad = np.ones(n, dtype=np.float32)
+
+    def engine() -> object:
+        return ops.Tanh.backward(ctx, grad)
+
+    def numpy() -> object:
+        return grad * (1 - out * out)
+
+    def tensor_ops() -> object:
+        g, t = tg.Tensor._wrap(grad), tg.Tensor._wrap(out)
+        return g * (1 - t * t)
+
+    return {"tinygrad_edu": engine, "numpy": numpy, "tensor ops": tensor_ops}
+
+
 def report(title: str, medians: dict[str, float], unit: float, unit_name: str) -> None:
     base = medians["numpy"]
-    print(f"{title:<28}" + "".join(f"{name:>22}" for name in medians))
+    print(f"{title:<34}" + "".join(f"{name:>22}" for name in medians))
     cells = [f"{m / unit:9.2f} {unit_name} ({m / base:4.2f}x)" for m in medians.values()]
-    print(f"{'':<28}" + "".join(f"{c:>22}" for c in cells))
+    print(f"{'':<34}" + "".join(f"{c:>22}" for c in cells))
 
 
 def main() -> None:
@@ -195,6 +222,12 @@ def main() -> None:
     print()
     chain = interleaved_medians(chain_contenders(args.chain), args.repeats)
     report(f"(a) {args.chain}-op chain, per op", {k: v / args.chain for k, v in chain.items()}, 1e-6, "us")
+    print()
+    for n in (10, 100_000):
+        contenders = rule_contenders(n)
+        with tg.no_grad():  # as in backward(): the engine switches recording off for the whole pass
+            rule = interleaved_medians(contenders, args.repeats * 100 if n == 10 else args.repeats)
+        report(f"(c) tanh backward rule, n={n}", rule, 1e-6, "us")
     print()
     for batch in args.batches:
         step = interleaved_medians(mlp_contenders(batch), args.repeats)
