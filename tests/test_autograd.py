@@ -291,3 +291,10 @@ def test_custom_function_returning_the_wrong_shape_is_named():
     x = tg.Tensor(np.ones((2, 3)), requires_grad=True)
     with pytest.raises(ShapeError, match=r"transposed: backward returned a gradient of shape \(3, 2\) for input 0"):
         Transposed.apply(x).sum().backward()
+
+
+def test_grad_of_an_output_listed_twice_adds_both_seeds():
+    x = tg.Tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    (g,) = tg.grad([y, y], x)
+    np.testing.assert_allclose(g.data, [4.0, 8.0])

@@ -1,14 +1,17 @@
 """The backward pass: reverse-mode differentiation over the recorded graph.
 
-1. Order the graph so that every tensor comes before the tensors it was computed from
-   (a reverse topological order), with an explicit stack instead of recursion, so a graph of
-   a million ops needs no deep Python stack and takes time linear in its size.
-2. Seed the output with its gradient (1 for a scalar loss) and visit the tensors in that order.
-   By the time a tensor is visited, every op that used it has added its share to its gradient,
-   so that gradient is complete: hand it to the op that made the tensor (`Function.backward`),
-   which returns one gradient per input.
+1. Count, for every recorded tensor, how many recorded ops used it (`count_consumers`: a walk
+   with an explicit stack instead of recursion, so a graph of a million ops needs no deep
+   Python stack and takes time linear in its size).
+2. Seed the output with its gradient (1 for a scalar loss). A tensor is ready once every op
+   that used it has run its backward: its gradient is then complete, so hand it to the op that
+   made the tensor (`Function.backward`), which returns one gradient per input. Visiting the
+   ready tensors this way goes through the graph in reverse topological order.
 3. Fit each of those gradients to its input (sum over broadcast axes, cast the dtype: the one
    place where this happens) and add it to that input's gradient, or to `.grad` for a leaf.
+
+Gradients travel as ndarrays, so the backward rules run as plain NumPy; with
+`create_graph=True` they travel as Tensors, and the rules' operations are recorded in turn.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ def count_consumers(roots: Sequence[Tensor]) -> dict[int, int]:
     """For every recorded tensor reachable from `roots` (roots included): how many recorded
     ops in that graph use it. A plain walk with an explicit stack, so no recursion."""
     consumers = {id(root): 0 for root in roots if root._ctx is not None}
-    stack = [root for root in roots if root._ctx is not None]
+    stack = list({id(root): root for root in roots if root._ctx is not None}.values())  # each root once
     while stack:
         for parent in stack.pop()._ctx.parents:
             if parent._ctx is not None:
