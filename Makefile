@@ -18,7 +18,7 @@ DEMO_OUT ?= runs/demo
 # a small machine is busy, and these small networks gain nothing from a second thread.
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: demo test lint bench dot oracle docs clean
+.PHONY: demo test lint bench dot browser oracle docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,19 @@ dot:
 		exit 1; \
 	fi
 
+# The browser tests (the backprop player, the docs) use Debian's headless Chromium and its driver;
+# install them when we can, otherwise those tests skip and say how to install them.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium and chromium-driver with apt-get (for the browser tests)"; \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
+		|| echo "note: could not install chromium; the browser tests will be skipped"; \
+	else \
+		echo "note: no chromium/chromedriver; the browser tests will be skipped. Install them with:"; \
+		echo "  sudo apt-get install chromium chromium-driver"; \
+	fi
+
 # PyTorch (CPU) is an optional second oracle for the tests and a contender in the benchmarks.
 # It is installed only from a local wheel (pip's find-links), never as a multi-GB download;
 # without one, the tests that use it are skipped.
@@ -51,7 +64,7 @@ oracle: $(STAMP)
 	  $(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0; } || \
 	echo "note: no local PyTorch 2.13.0 (CPU) wheel; the tests that compare with PyTorch will be skipped"
 
-test: $(STAMP) dot oracle
+test: $(STAMP) dot browser oracle
 	$(PY) -m pytest -q
 
 demo: $(STAMP) dot

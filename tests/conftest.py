@@ -25,3 +25,49 @@ def float64():
     tg.set_default_dtype(np.float64)
     yield
     tg.set_default_dtype(previous)
+
+
+# ---------------------------------------------------------------- a real headless browser
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+BROWSER_INSTALL = "sudo apt-get install chromium chromium-driver   (or: make browser, as root)"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Selenium, or a skip that says how to install it.
+
+    Offline on purpose: no driver download, no background networking, a fresh profile.
+    """
+    import shutil
+    import tempfile
+
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is missing: pip install -e '.[test]'")
+    from selenium.webdriver.chrome.service import Service
+
+    for program in (CHROMIUM, CHROMEDRIVER):
+        if shutil.which(program) is None:
+            pytest.skip(f"{program} is missing; install it with: {BROWSER_INSTALL}")
+    profile = tempfile.mkdtemp(prefix="tg-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,900",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)

@@ -15,11 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 from tinygrad_edu.engine import grad
-from tinygrad_edu.errors import AnomalyError, BackwardError, DTypeError, ShapeError
+from tinygrad_edu.errors import AnomalyError, BackwardError, DTypeError, InPlaceError, ShapeError
 from tinygrad_edu.factories import (
     arange,
+    as_tensor,
     default_generator,
     eye,
+    from_numpy,
     full,
     manual_seed,
     ones,
@@ -67,6 +69,7 @@ _LAZY_NAMES = {
     "numerical_grad": "tinygrad_edu.gradient_check",
     "check_module_grads": "tinygrad_edu.gradient_check",
     "GradcheckError": "tinygrad_edu.gradient_check",
+    "CheckpointError": "tinygrad_edu.serialization",
     "save": "tinygrad_edu.serialization",
     "load": "tinygrad_edu.serialization",
 }
@@ -86,14 +89,17 @@ __all__ = [
     "Context",
     "DTypeError",
     "Function",
+    "InPlaceError",
     "ShapeError",
     "Tensor",
     "arange",
+    "as_tensor",
     "cat",
     "default_generator",
     "detect_anomaly",
     "enable_grad",
     "eye",
+    "from_numpy",
     "full",
     "get_default_dtype",
     "grad",

@@ -22,6 +22,11 @@ class BackwardError(RuntimeError):
     """A backward pass that cannot run: freed graph, non-scalar output, missing grad."""
 
 
+class InPlaceError(RuntimeError):
+    """An in-place change that would make a gradient wrong: on a tensor that requires grad while
+    grad mode is on, or to a tensor saved for a backward pass that has not run yet."""
+
+
 class AnomalyError(FloatingPointError):
     """Raised inside `detect_anomaly()` by the first op that produced NaN or Inf."""
 

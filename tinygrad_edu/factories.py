@@ -96,3 +96,32 @@ def rand(
     """Samples of the uniform distribution on [0, 1)."""
     rng = generator or _generator
     return _make(rng.random(_shape_arg(shape)).astype(_float(dtype)), requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A Tensor that shares memory with `array`, without copying (`torch.from_numpy`).
+
+    Changes to one show in the other; use `Tensor(array)` for a copy.
+
+    >>> import numpy as np
+    >>> a = np.zeros(3, dtype=np.float32)
+    >>> t = from_numpy(a)
+    >>> a[0] = 5.0
+    >>> t.tolist()
+    [5.0, 0.0, 0.0]
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}; use Tensor(data) instead")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"from_numpy: unsupported dtype {array.dtype}; use a numeric or bool array")
+    return Tensor._wrap(array)
+
+
+def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+    """`data` as a Tensor, copying only when it must (`torch.as_tensor`): a Tensor or an ndarray
+    that already has `dtype` is used as it is; anything else is converted like `Tensor(data)`."""
+    if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
+        return data
+    if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
+        return from_numpy(data)
+    return Tensor(data, dtype=dtype)

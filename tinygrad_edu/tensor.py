@@ -26,7 +26,8 @@ from typing import Any, Union
 import numpy as np
 
 from tinygrad_edu import engine
-from tinygrad_edu.errors import DTypeError, ShapeError
+from tinygrad_edu.errors import DTypeError, InPlaceError, ShapeError
+from tinygrad_edu.grad_mode import switches
 
 Axis = Union[int, tuple[int, ...], None]
 Operand = Union["Tensor", float, int, bool, np.ndarray, list]
@@ -78,7 +79,7 @@ class Tensor:
             [3., 4.]], shape=(2, 2), dtype=float32, requires_grad=True, name='W')
     """
 
-    __slots__ = ("__weakref__", "_ctx", "_grad", "_retains_grad", "data", "name", "requires_grad")
+    __slots__ = ("__weakref__", "_base", "_ctx", "_grad", "_retains_grad", "_versions", "data", "name", "requires_grad")
     # Makes `ndarray + Tensor` call Tensor.__radd__ instead of NumPy looping over the Tensor.
     __array_ufunc__ = None
 
@@ -87,6 +88,7 @@ class Tensor:
         self._grad: Tensor | None = None
         self._ctx = None  # the Context of the op that made this tensor; None for a leaf
         self._retains_grad = False
+        self._base, self._versions = None, 0
         self.name = name
         self.requires_grad = False
         if requires_grad:
@@ -104,6 +106,7 @@ class Tensor:
             None,
             False,
         )
+        t._base, t._versions = None, 0
         return t
 
     @classmethod
@@ -203,7 +206,62 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, cut off from the graph: gradients stop here."""
-        return Tensor._wrap(self.data)
+        t = Tensor._wrap(self.data)
+        t._base = self if self._base is None else self._base  # shares the version counter
+        return t
+
+    # ------------------------------------------------------------ in-place changes
+
+    @property
+    def _version(self) -> int:
+        """How many times this tensor's data was changed in place through the library."""
+        return (self if self._base is None else self._base)._versions
+
+    def _bump_version(self) -> None:
+        (self if self._base is None else self._base)._versions += 1
+
+    def _inplace(self, symbol: str, ufunc: np.ufunc, other: Any) -> Tensor:
+        if switches.grad_enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
+            raise InPlaceError(
+                f"{symbol}: changing a tensor in place while grad mode is on would break the graph "
+                f"(this tensor, shape {self.shape}{'' if self.requires_grad else ', has an operand that'} "
+                "requires grad). For an update step write it under `with tg.no_grad():`; to compute a "
+                f"new value write `t = t {symbol[0]} x` instead."
+            )
+        operand = other.data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self.data, operand, out=self.data, casting="same_kind")
+        except (ValueError, TypeError) as error:
+            raise ShapeError(
+                f"{symbol}: cannot change a tensor of shape {self.shape} {self.dtype} in place "
+                f"with {np.shape(operand)} {np.result_type(operand)}: {error}"
+            ) from None
+        self._bump_version()
+        return self
+
+    def __iadd__(self, other: Operand) -> Tensor:
+        return self._inplace("+=", np.add, other)
+
+    def __isub__(self, other: Operand) -> Tensor:
+        return self._inplace("-=", np.subtract, other)
+
+    def __imul__(self, other: Operand) -> Tensor:
+        return self._inplace("*=", np.multiply, other)
+
+    def __itruediv__(self, other: Operand) -> Tensor:
+        return self._inplace("/=", np.true_divide, other)
+
+    def zero_(self) -> Tensor:
+        """Fill with zeros in place (under no_grad for a tensor that requires grad)."""
+        return self.copy_(0)
+
+    def fill_(self, value: float) -> Tensor:
+        """Fill with `value` in place."""
+        return self.copy_(value)
+
+    def copy_(self, src: Operand) -> Tensor:
+        """Copy `src`'s values into this tensor in place (broadcasting, cast to this dtype)."""
+        return self._inplace("copy_", lambda a, b, out, casting: np.copyto(out, b, casting=casting), src)
 
     def backward(self, gradient: Operand | None = None, retain_graph: bool = False, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad.
