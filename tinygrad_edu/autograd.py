@@ -13,7 +13,8 @@ This module knows nothing of `Tensor` (which is built on top of it): it needs on
 
 from __future__ import annotations
 
-import weakref
+import operator
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
@@ -38,6 +39,7 @@ class Op:
     name: ClassVar[str] = "op"
     broadcasts: ClassVar[bool] = False  # elementwise with broadcasting: `strict_shapes()` checks it
     view: ClassVar[bool] = False  # its result may share memory with its first input
+    user_defined: ClassVar[bool] = False  # a Function: what its backward returns is checked
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -53,23 +55,40 @@ class Op:
         raise NotImplementedError("an op must define backward(ctx, grad)")
 
 
+# In-place changes are counted (by every thread), and each tensor's version counter notes when it
+# last changed; an op notes the count when it is recorded. So a backward finds in one comparison
+# that nothing changed in place since the op ran, the usual case; otherwise it looks at each
+# tensor the op saved. (PyTorch notes each saved tensor's version instead: the same check, but
+# one version per saved tensor per op would cost this Python engine on every op.)
+changes = [0]
+_requires_grad = operator.attrgetter("requires_grad")
+_changes_lock = threading.Lock()
+
+
+def note_inplace_change(counter: list[int]) -> None:
+    """Record an in-place change to a tensor whose version counter (shared with its views) is
+    `counter` = [version, number of the change that made it]."""
+    with _changes_lock:
+        changes[0] += 1
+        counter[0] += 1
+        counter[1] = changes[0]
+
+
 class Context:
     """What one recorded op keeps for its backward pass.
 
     `parents` are its input tensors. `save_for_backward(...)` keeps arrays until backward: an
-    array that is one of the op's inputs or its output is remembered as that tensor, with its
-    version, so that a backward after an in-place change to it raises instead of computing a
-    wrong gradient, and so that `create_graph=True` differentiates through it; any other array
-    (a mask, a share of a tie) is a constant. Ops may also set small plain attributes (shapes,
-    axes), which are not freed.
+    array that is one of the op's inputs or its output stands for that tensor, so a backward
+    after an in-place change to it raises instead of computing a wrong gradient, and
+    `create_graph=True` differentiates through it; any other array (a mask, the shares of a tie)
+    is a constant. Ops may also set small plain attributes (shapes, axes), which are not freed.
     """
 
     op: type[Op]
     parents: tuple[Any, ...] = ()
     saved: tuple[Any, ...] | None = ()  # None once freed by a backward pass
-    saved_from: tuple[int | None, ...] = ()  # per saved array: input index, -1 for the output, None
-    versions: tuple[tuple[int, list[int], int], ...] = ()  # (input index or -1, its counter, version then)
-    output: Callable[[], Any] | None = None  # a weak reference: the output already holds this Context
+    recorded_at = 0  # the number of in-place changes made when the op was recorded
+    output: Callable[[], Any] | None = None  # the output, weakly: it holds this Context already
     source: tuple[str, int, str] | None = None  # the user's line that made the op (detect_anomaly only)
 
     def save_for_backward(self, *arrays: Any) -> None:
@@ -79,7 +98,7 @@ class Context:
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
         """For each input: does it want a gradient? A rule can skip the work for those that don't."""
-        return tuple([parent.requires_grad for parent in self.parents])
+        return tuple(map(_requires_grad, self.parents))
 
     @property
     def saved_tensors(self) -> tuple[Any, ...]:
@@ -93,42 +112,35 @@ class Context:
             )
         if not switches.grad_enabled:
             return self.saved
-        return tuple(
-            array if i is None else self.output() if i < 0 else self.parents[i]
-            for array, i in zip(self.saved, self.saved_from)
-        )
+        owners = [self.owner(array) for array in self.saved]
+        return tuple(array if owner is None else owner for array, owner in zip(self.saved, owners))
+
+    def owner(self, array: Any) -> Any:
+        """The tensor that a saved array is (one of the inputs, or the output), or None."""
+        for parent in self.parents:
+            if parent.data is array:
+                return parent
+        output = None if self.output is None else self.output()
+        return output if output is not None and output.data is array else None
 
     @property
     def saved_nbytes(self) -> int:
         """Bytes of the arrays this op keeps for backward (0 once freed)."""
         return sum(a.nbytes for a in self.saved if isinstance(a, np.ndarray)) if self.saved else 0
 
-    def remember_saved(self, arrays: Sequence[np.ndarray], result: Any, output: Any) -> None:
-        """Find which saved arrays are the op's inputs (`arrays`) or its `result`, and note the
-        version of each such tensor now."""
-        saved_from, versions = [], []
-        for array in self.saved:
-            i = next((i for i, a in enumerate(arrays) if a is array), -1 if array is result else None)
-            if i is not None:
-                counter = (output if i < 0 else self.parents[i])._version_counter()
-                versions.append((i, counter, counter[0]))
-            saved_from.append(i)
-        if -1 in saved_from:
-            self.output = weakref.ref(output)
-        self.saved_from, self.versions = tuple(saved_from), tuple(versions)
-
-    def check_versions(self, output: Any) -> None:
-        """Raise if a tensor this op saved was changed in place since (PyTorch's version counters)."""
-        for i, counter, version in self.versions:
-            if counter[0] != version:
-                tensor = output if i < 0 else self.parents[i]
-                what = "its output" if i < 0 else f"its input {i}"
+    def check_unchanged(self) -> None:
+        """Raise if a tensor this op saved was changed in place after the op was recorded."""
+        for array in self.saved or ():
+            tensor = self.owner(array)
+            if tensor is not None and tensor._counter is not None and tensor._counter[1] > self.recorded_at:
+                inputs = [i for i, parent in enumerate(self.parents) if parent is tensor]
+                what = f"its input {inputs[0]}" if inputs else "its output"
                 label = f"'{tensor.name}'" if tensor.name else f"of shape {tensor.shape}"
                 raise InPlaceError(
                     f"{self.op.name}: the tensor {label} ({what}), saved for the backward pass, was changed "
-                    f"in place after the op used it (version {version} then, {counter[0]} now), so its "
+                    f"in place after the op used it (it is at version {tensor._counter[0]} now), so its "
                     "gradient would be computed from the new values. Run backward() before changing it "
-                    "(e.g. before optimizer.step()), or give the op a copy: x.clone() / x.detach() * 1."
+                    "(e.g. before optimizer.step()), or give the op a copy: x.clone()."
                 )
 
 
@@ -149,17 +161,36 @@ def toposort(roots: Iterable[Any]) -> list[Any]:
     ['x', 'mul', 'sum']
     """
     order: list[Any] = []
-    visited: set[int] = set()
-    stack = [(root, False) for root in roots]
-    while stack:
-        t, parents_done = stack.pop()
-        if parents_done:  # all of t's inputs are in `order`: t may follow them
-            order.append(t)
-        elif id(t) not in visited:
-            visited.add(id(t))
-            stack.append((t, True))
-            if t._ctx is not None:
-                stack.extend((p, False) for p in reversed(t._ctx.parents) if id(p) not in visited)
+    visited: set[Any] = set()  # tensors hash by identity, never by value
+    for root in roots:
+        if root in visited:
+            continue
+        visited.add(root)
+        # Depth first with an explicit stack: `path` holds the tensors being visited, `next_input`
+        # the position of the next input each of them has to look at. (Plain ints: a deep stack of
+        # tuples or iterators keeps Python's garbage collector so busy that the walk stops being
+        # linear in the size of the graph.)
+        path, next_input = [root], [0]
+        while path:
+            t = path[-1]
+            inputs = t._ctx.parents if t._ctx is not None else ()
+            i = next_input[-1]
+            while i < len(inputs):
+                p = inputs[i]
+                i += 1
+                if p not in visited:
+                    visited.add(p)
+                    if p._ctx is None:  # a leaf has no inputs: it is done at once
+                        order.append(p)
+                    else:  # visit p's inputs first, then come back to t's next input
+                        next_input[-1] = i
+                        path.append(p)
+                        next_input.append(0)
+                        break
+            else:  # all of t's inputs are in `order`: t may follow them
+                path.pop()
+                next_input.pop()
+                order.append(t)
     return order
 
 
@@ -171,72 +202,86 @@ def backward_pass(
     seeds: Sequence[Any],
     retain_graph: bool,
     receive: Callable[[Any, Any], None],
-    wanted: set[int] | frozenset[int] = frozenset(),
+    wanted: set[Any] | frozenset[Any] = frozenset(),
     on_step: Callable[[Any, Any, tuple[Any, ...]], None] | None = None,
 ) -> None:
     """Push the gradients `seeds` (∂L/∂root for each root) back through the graph.
 
     `receive(tensor, grad)` gets the complete gradient of every leaf, of every tensor that called
-    `retain_grad()` and of those whose id is in `wanted`; `on_step(tensor, grad, input_grads)`
+    `retain_grad()` and of those in `wanted`; `on_step(tensor, grad, input_grads)`
     sees every op's backward as it runs. Gradients are ndarrays, or Tensors when grad mode is on
     (`create_graph=True`).
     """
-    grads: dict[int, Any] = {}
+    grads: dict[Any, Any] = {}  # tensor -> the sum of the gradients that reached it so far
     for root, seed in zip(roots, seeds):
-        grads[id(root)] = grads[id(root)] + seed if id(root) in grads else seed
+        grads[root] = grads[root] + seed if root in grads else seed
+    check_anomaly = switches.detect_anomaly
     for t in reversed(toposort(roots)):  # every tensor after all the tensors made from it
-        grad = grads.pop(id(t), None)
+        grad = grads.pop(t, None)  # complete now: every use of t has passed its share back
         if grad is None:  # nothing flowed here
             continue
         ctx = t._ctx
-        if ctx is None or t._retains_grad or id(t) in wanted:
+        if ctx is None or t._retains_grad or t in wanted:
             receive(t, grad)
         if ctx is None:
             continue
-        input_grads = run_backward(ctx, t, grad)
+        input_grads = run_backward(ctx, t, grad, check_anomaly)
         if on_step is not None:
             on_step(t, grad, input_grads)
         if not retain_graph:
             ctx.saved = None  # free the saved buffers
         for parent, g in zip(ctx.parents, input_grads):
-            if g is not None:  # gradients from several uses of one tensor add up
-                grads[id(parent)] = grads[id(parent)] + g if id(parent) in grads else g
+            if g is not None and parent.requires_grad:  # a tensor used twice gets both gradients, added
+                earlier = grads.get(parent)
+                grads[parent] = g if earlier is None else earlier + g
 
 
-def run_backward(ctx: Context, output: Any, grad: Any) -> tuple[Any, ...]:
-    """Run the rule of the op that made `output`: one gradient per input, checked against that
-    input (shape, dtype, NaN under detect_anomaly), None for inputs that want none."""
-    ctx.check_versions(output)
+def run_backward(ctx: Context, output: Any, grad: Any, check_anomaly: bool = False) -> tuple[Any, ...]:
+    """Run the rule of the op that made `output`: one gradient per input (None where none).
+
+    The built-in rules are trusted (the op table tests them against finite differences); what a
+    `Function` of the user's returns is checked: one gradient per input, of the input's shape and
+    dtype.
+    """
+    if ctx.saved and ctx.recorded_at != changes[0]:  # something was changed in place since the op ran
+        ctx.check_unchanged()
     op = ctx.op
     try:
-        result = op.backward(ctx, grad)
+        grads = op.backward(ctx, grad)
     except (ValueError, IndexError, TypeError) as error:
         if isinstance(error, (BackwardError, ShapeError)):
             raise
         raise BackwardError(f"{op.name}: its backward failed: {error}") from error
-    result = result if type(result) is tuple else (result,)
-    if len(result) != len(ctx.parents):
+    if type(grads) is not tuple:
+        grads = (grads,)
+    if op.user_defined:
+        grads = _checked(op, ctx.parents, grads, type(grad))
+    if check_anomaly:
+        for i, g in enumerate(grads):
+            if g is not None:
+                where = f"the backward of '{op.name}' (gradient for input {i})"
+                check_finite(np.asarray(g), where, output, ctx.source)
+    return grads
+
+
+def _checked(op: type[Op], parents: Sequence[Any], grads: tuple[Any, ...], kind: type) -> tuple[Any, ...]:
+    if len(grads) != len(parents):
         raise BackwardError(
-            f"{op.name}: backward returned {len(result)} gradient(s) for {len(ctx.parents)} input(s); "
+            f"{op.name}: backward returned {len(grads)} gradient(s) for {len(parents)} input(s); "
             "return one per input of forward (None for an input that needs none)"
         )
-    checked, check_anomaly = [], switches.detect_anomaly
-    for i, (parent, g) in enumerate(zip(ctx.parents, result)):
-        if g is None or not parent.requires_grad:
-            checked.append(None)
-            continue
-        if not isinstance(g, (np.ndarray, type(grad))):  # a custom rule may return a number or a list
-            g = np.asarray(g)
-        if g.shape != parent.data.shape:
-            raise ShapeError(
-                f"{op.name}: backward returned a gradient of shape {g.shape} for input {i} of shape "
-                f"{parent.data.shape}; a gradient has its input's shape (sum a broadcast gradient back "
-                "with tinygrad_edu.ops.unbroadcast(grad, shape))"
-            )
-        if g.dtype != parent.data.dtype:
-            g = g.astype(parent.data.dtype)
-        if check_anomaly:
-            where = f"the backward of '{op.name}' (gradient for input {i})"
-            check_finite(np.asarray(g), where, output, ctx.source)
+    checked = []
+    for i, (parent, g) in enumerate(zip(parents, grads)):
+        if g is not None:
+            if not isinstance(g, (np.ndarray, kind)):  # a number or a list
+                g = np.asarray(g)
+            if g.shape != parent.data.shape:
+                raise ShapeError(
+                    f"{op.name}: backward returned a gradient of shape {g.shape} for input {i} of shape "
+                    f"{parent.data.shape}; a gradient has its input's shape (sum a broadcast gradient back "
+                    "with tinygrad_edu.ops.unbroadcast(grad, shape))"
+                )
+            if g.dtype != parent.data.dtype:
+                g = g.astype(parent.data.dtype)
         checked.append(g)
     return tuple(checked)

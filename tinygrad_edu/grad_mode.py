@@ -27,6 +27,7 @@ class _Switches(threading.local):
     grad_enabled = True
     strict_shapes = False
     detect_anomaly = False
+    debugging = False  # strict_shapes or detect_anomaly: one read tells the engine both are off
 
 
 switches = _Switches()
@@ -50,10 +51,15 @@ class _Switch(contextlib.ContextDecorator):
 
     def __enter__(self) -> None:
         self._previous = getattr(switches, self.attribute)
-        setattr(switches, self.attribute, self.value)
+        _set(self.attribute, self.value)
 
     def __exit__(self, *exc_info: object) -> None:
-        setattr(switches, self.attribute, self._previous)
+        _set(self.attribute, self._previous)
+
+
+def _set(attribute: str, value: bool) -> None:
+    setattr(switches, attribute, value)
+    switches.debugging = switches.strict_shapes or switches.detect_anomaly
 
 
 class no_grad(_Switch):

@@ -416,7 +416,7 @@ class ScatterAdd(Op):
 def scatter_add(values: Any, index: Any, shape: tuple[int, ...]) -> Any:
     """ScatterAdd's result: computed for an ndarray, recorded as the op for a Tensor (under
     create_graph), since NumPy has no function of its own for it that a Tensor could take over."""
-    if isinstance(values, np.ndarray):
+    if isinstance(values, (np.ndarray, np.generic)):
         return ScatterAdd.forward(Context(), values, index=index, shape=shape)
     return values._scatter_add(index, shape)
 

@@ -24,13 +24,14 @@ import linecache
 import os
 import sys
 import warnings
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Union
 
 import numpy as np
 
 from tinygrad_edu import ops
-from tinygrad_edu.autograd import Context, Op, backward_pass
+from tinygrad_edu.autograd import Context, Op, backward_pass, changes, note_inplace_change
 from tinygrad_edu.errors import (
     AxisError,
     BackwardError,
@@ -76,28 +77,38 @@ def apply(op: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
     result (the graph ends there, as in PyTorch).
     """
     arrays = [t.data for t in inputs]
-    if switches.strict_shapes and op.broadcasts:
+    debugging = switches.debugging  # strict_shapes() or detect_anomaly(): off in ordinary runs
+    if debugging and switches.strict_shapes and op.broadcasts:
         _check_strict(op.name, arrays)
     ctx = Context()
     try:
         result = op.forward(ctx, *arrays, **params)
     except (ValueError, IndexError, TypeError) as error:
         raise _explain(op, arrays, error) from None
-    out = Tensor._wrap(result if type(result) is np.ndarray else np.asarray(result))
-    if op.view and out.data.base is not None and (out.data.base is arrays[0] or out.data.base is arrays[0].base):
+    data = result
+    if type(result) is not np.ndarray:  # NumPy gives a scalar for a 0-d result: keep arrays
+        data = np.asarray(result)
+        ctx.saved = tuple(data if saved is result else saved for saved in ctx.saved)
+    out = object.__new__(Tensor)  # Tensor._wrap(data), written out: this runs once per op
+    out.data, out._grad, out._ctx, out.requires_grad = data, None, None, False
+    if op.view and data.base is not None and (data.base is arrays[0] or data.base is arrays[0].base):
         out._counter = inputs[0]._version_counter()  # a view shares its base's version
-    if switches.grad_enabled and out.data.dtype.kind == "f":
-        for t in inputs:
-            if t.requires_grad:
+    for t in inputs:
+        if t.requires_grad:
+            if switches.grad_enabled and data.dtype.kind == "f":
                 ctx.op, ctx.parents = op, inputs
                 out._ctx, out.requires_grad = ctx, True
                 if ctx.saved:
-                    ctx.remember_saved(arrays, result, out)
-                if switches.detect_anomaly:
+                    ctx.recorded_at = changes[0]
+                    for array in ctx.saved:
+                        if array is data:  # the op keeps its output: reach it without a reference cycle
+                            ctx.output = weakref.ref(out)
+                            break
+                if debugging and switches.detect_anomaly:
                     ctx.source = _user_line()
-                break
-    if switches.detect_anomaly:
-        check_finite(out.data, f"the forward of '{op.name}' (inputs {describe(arrays)})", out, ctx.source)
+            break
+    if debugging and switches.detect_anomaly:
+        check_finite(data, f"the forward of '{op.name}' (inputs {describe(arrays)})", out, ctx.source)
     return out
 
 
@@ -122,6 +133,7 @@ class Function(Op):
     """
 
     name = "function"
+    user_defined = True
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
@@ -211,16 +223,21 @@ class Tensor:
             [3., 4.]], shape=(2, 2), dtype=float32, requires_grad=True, name='W')
     """
 
-    __slots__ = ("__weakref__", "_counter", "_ctx", "_grad", "_retains_grad", "data", "name", "requires_grad")
+    # The attributes every tensor sets are slots; the rarely set ones are class-level defaults
+    # (overridden per tensor in its __dict__), so making a tensor, which the engine does once per
+    # op, writes four attributes.
+    __slots__ = ("__dict__", "__weakref__", "_ctx", "_grad", "data", "requires_grad")
+    name: str | None = None
+    _retains_grad = False
+    _counter: list[int] | None = None  # version counter, shared with views; made when first needed
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> None:
         self.data: np.ndarray = _to_array(data, dtype)
         self._grad: Tensor | None = None
         self._ctx: Context | None = None  # the Context of the op that made this tensor; None for a leaf
-        self._retains_grad = False
-        self._counter: list[int] | None = None  # version counter, shared with views; made when needed
-        self.name = name
         self.requires_grad = False
+        if name is not None:
+            self.name = name
         if requires_grad:
             self.requires_grad_()
 
@@ -228,15 +245,7 @@ class Tensor:
     def _wrap(cls, array: np.ndarray) -> Tensor:
         """A Tensor around `array` without copying or checking it: the engine's fast path."""
         t = object.__new__(cls)
-        t.data, t._grad, t._ctx, t._retains_grad, t._counter, t.name, t.requires_grad = (
-            array,
-            None,
-            None,
-            False,
-            None,
-            None,
-            False,
-        )
+        t.data, t._grad, t._ctx, t.requires_grad = array, None, None, False
         return t
 
     @classmethod
@@ -263,10 +272,10 @@ class Tensor:
     def _binary(self, op: type[Op], other: Any, reverse: bool = False) -> Tensor:
         """Apply a two-input op, promoting dtypes as PyTorch does: an integer or bool operand
         takes the float operand's dtype (NumPy would widen int64 + float32 to float64)."""
-        x, y = self, self._operand(other)
+        x, y = self, other if isinstance(other, Tensor) else self._operand(other)
         if reverse:
             x, y = y, x
-        if x.data.dtype != y.data.dtype:
+        if x.data.dtype is not y.data.dtype and x.data.dtype != y.data.dtype:
             x, y = _promote(x, y)
         return apply(op, x, y)
 
@@ -379,8 +388,9 @@ class Tensor:
         return 0 if self._counter is None else self._counter[0]
 
     def _version_counter(self) -> list[int]:
+        """[version, number of the in-place change that made it], shared with views; made when needed."""
         if self._counter is None:
-            self._counter = [0]
+            self._counter = [0, 0]
         return self._counter
 
     def _inplace(self, symbol: str, change: Callable[[np.ndarray, Any], Any], other: Any) -> Tensor:
@@ -400,7 +410,7 @@ class Tensor:
                 f"{symbol}: cannot change a tensor of shape {self.shape} ({self.dtype}) in place with "
                 f"{describe([np.asarray(operand)])}: {error}"
             ) from None
-        self._version_counter()[0] += 1
+        note_inplace_change(self._version_counter())
         return self
 
     def __iadd__(self, other: Operand) -> Tensor:
@@ -1030,9 +1040,11 @@ def backward(
         if create_graph:
             t._grad = g if t._grad is None else t._grad + g
         elif t._grad is not None:
-            t._grad = Tensor._wrap(t._grad.data + g)
+            t._grad = Tensor._wrap(np.asarray(t._grad.data + g))
         else:  # a .grad owns its memory: copy only an array that is a view or held elsewhere
-            if g.base is not None or id(g) in taken:
+            if type(g) is not np.ndarray:  # a NumPy scalar, from an op on 0-d arrays
+                g = np.asarray(g)
+            elif g.base is not None or id(g) in taken:
                 g = g.copy()
             taken.add(id(g))
             t._grad = Tensor._wrap(g)
@@ -1069,11 +1081,11 @@ def grad(
         if not t.requires_grad:
             raise BackwardError(f"grad: input {i} (shape {t.shape}) does not require grad")
     seeds = [_seed(out, g, "grad") for out, g in zip(outputs, grad_outputs)]
-    found: dict[int, Any] = {id(t): None for t in inputs}
+    found: dict[Tensor, Any] = {t: None for t in inputs}  # tensors hash by identity
 
     def collect(t: Tensor, g: Any) -> None:
-        if id(t) in found:
-            found[id(t)] = g
+        if t in found:
+            found[t] = g
 
     with set_grad_enabled(create_graph):
         seeds = seeds if create_graph else [s.data for s in seeds]
@@ -1081,13 +1093,13 @@ def grad(
         backward_pass(outputs, seeds, retain, collect, wanted=set(found))
     result = []
     for i, t in enumerate(inputs):
-        g = found[id(t)]
+        g = found[t]
         if g is None and not allow_unused:
             raise BackwardError(
                 f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
                 "pass allow_unused=True to get None for it"
             )
-        result.append(g if g is None or isinstance(g, Tensor) else Tensor._wrap(g))
+        result.append(g if g is None or isinstance(g, Tensor) else Tensor._wrap(np.asarray(g)))
     return tuple(result)
 
 
