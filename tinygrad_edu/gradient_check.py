@@ -399,7 +399,7 @@ class _Settings:
 
     def by_directions(self, size: int) -> bool:
         """Whether an input of `size` elements is checked along random directions."""
-        return self.mode == "directions" or (self.mode == "auto" and size > AUTO_EXACT_MAX_ELEMENTS)
+        return size > 0 and (self.mode == "directions" or (self.mode == "auto" and size > AUTO_EXACT_MAX_ELEMENTS))
 
 
 def _compare(
