@@ -78,12 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"checked: one step of each system leaves the weights the hand-written step leaves ({', '.join(systems)})")
     print(
         f"method: {args.rounds} interleaved rounds per workload, the order rotating each round; a turn is 1 uncounted "
-        f"step, then ~{args.turn_ms:g} ms of steps, each timed, the turn's median step being the round's sample; "
-        "ratio = median over the rounds of (system's sample / hand-written step's sample in the same round)"
+        f"step, then ~{args.turn_ms:g} ms of steps, each timed ({args.clock} time), the turn's median step being "
+        "the round's sample; ratio = median over the rounds of (system's sample / hand-written step's sample in "
+        "the same round)"
     )
     steps = measure_steps(systems, args)
-    per_op_us = measure_chains(systems, args)
-    print_step_tables(systems, steps, per_op_us, args.chain)
+    chains = measure_chains(systems, args)
+    per_op_us = {key: chains.median(key) / args.chain * 1e6 for key in chains.seconds}
+    print_step_tables(systems, steps, chains, args.chain)
     memory = {} if args.no_memory else measure_memory(systems)
     if memory:
         print_memory_table(systems, memory)
@@ -93,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_interleaved(contenders: dict, args: argparse.Namespace) -> harness.Samples:
-    calls = harness.calls_to_last(contenders[REFERENCE], args.turn_ms / 1e3)
-    return harness.interleaved(contenders, REFERENCE, rounds=args.rounds, calls=calls)
+    clock = harness.CLOCKS[args.clock]
+    calls = harness.calls_to_last(contenders[REFERENCE], args.turn_ms / 1e3, clock)
+    return harness.interleaved(contenders, REFERENCE, rounds=args.rounds, calls=calls, clock=clock)
 
 
 def measure_steps(systems: dict[str, System], args: argparse.Namespace) -> dict[str, harness.Samples]:
@@ -109,16 +112,15 @@ def measure_steps(systems: dict[str, System], args: argparse.Namespace) -> dict[
     return results
 
 
-def measure_chains(systems: dict[str, System], args: argparse.Namespace) -> dict[str, float]:
-    """Median microseconds per op of the forward+backward chain, for each engine."""
+def measure_chains(systems: dict[str, System], args: argparse.Namespace) -> harness.Samples:
+    """The interleaved samples of the forward+backward chain, for each system with its own engine."""
     x0, a = chain_inputs()
     contenders = {
         key: (lambda chain=system.chain: chain(x0, a, args.chain))
         for key, system in systems.items()
         if system.chain is not None
     }
-    samples = run_interleaved(contenders, args)
-    return {key: samples.median(key) / args.chain * 1e6 for key in contenders}
+    return run_interleaved(contenders, args)
 
 
 def measure_memory(systems: dict[str, System]) -> dict[str, dict[int, int]]:
@@ -135,22 +137,27 @@ def measure_memory(systems: dict[str, System]) -> dict[str, dict[int, int]]:
 
 
 def print_step_tables(
-    systems: dict[str, System], steps: dict[str, harness.Samples], per_op_us: dict[str, float], chain: int
+    systems: dict[str, System], steps: dict[str, harness.Samples], chains: harness.Samples, chain: int
 ) -> None:
     columns = [column for column, _, _ in WORKLOADS]
     rows = [
         [
             system.label,
             *(f"{steps[column].ratio(key):.2f}×" for column in columns),
-            f"{per_op_us[key]:.2f}" if key in per_op_us else "(same engine)",
+            per_op_cell(chains, key, chain) if key in chains.seconds else "(same engine)",
         ]
         for key, system in systems.items()
     ]
     print("\n## Training step: time over the hand-written NumPy step's (median of per-round ratios)\n")
-    print(harness.markdown_table(["system", *columns, f"per-op µs, fwd+bwd ({chain:,}-op chain on (10,))"], rows))
+    per_op_title = f"per-op µs, fwd+bwd ({chain:,}-op chain on (10,)), and ratio"
+    print(harness.markdown_table(["system", *columns, per_op_title], rows))
     rows = [[system.label, *(median_cell(steps[column], key) for column in columns)] for key, system in systems.items()]
     print("\n## Training step: median ms per step (interquartile range of the per-round ratios)\n")
     print(harness.markdown_table(["system", *columns], rows))
+
+
+def per_op_cell(chains: harness.Samples, key: str, chain: int) -> str:
+    return f"{chains.median(key) / chain * 1e6:.2f} ({chains.ratio(key):.1f}×)"
 
 
 def median_cell(samples: harness.Samples, key: str) -> str:

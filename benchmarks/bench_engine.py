@@ -51,8 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     for n in (10, 100_000):
         contenders = rule_contenders(n)
         with tg.no_grad():  # as in backward(): the engine switches recording off for the whole pass
-            calls = harness.calls_to_last(contenders["numpy"], args.turn_ms / 1e3)
-            samples = harness.interleaved(contenders, "numpy", rounds=args.rounds, calls=calls)
+            clock = harness.CLOCKS[args.clock]
+            calls = harness.calls_to_last(contenders["numpy"], args.turn_ms / 1e3, clock)
+            samples = harness.interleaved(contenders, "numpy", rounds=args.rounds, calls=calls, clock=clock)
         cells = [f"{samples.median(key) * 1e6:.2f} µs ({samples.ratio(key):.2f}×)" for key in contenders]
         rows.append([f"tanh backward, n={n:,}", *cells])
     print()

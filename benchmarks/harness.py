@@ -65,11 +65,23 @@ def set_threads(threads: int | None) -> None:
         sys.modules["torch"].set_num_threads(threads)
 
 
+# What a turn's calls are timed with. Wall time is what a user waits for; on a machine shared with
+# other work it also counts the time the process waits for a core, which this process's CPU time
+# does not (with one thread: with more, it also counts the time BLAS threads spend waiting).
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
 def add_timing_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of every interleaved benchmark: --rounds, --turn-ms, --threads, --quick."""
+    """The options of every interleaved benchmark: --rounds, --turn-ms, --threads, --clock, --quick."""
     parser.add_argument("--rounds", type=int, default=20, help="interleaved rounds per measurement (default: 20)")
     parser.add_argument("--turn-ms", type=float, default=10.0, help="timed length of a turn (default: 10 ms)")
     parser.add_argument("--threads", type=int, default=None, help="BLAS and PyTorch threads (default: theirs)")
+    parser.add_argument(
+        "--clock",
+        choices=list(CLOCKS),
+        default="wall",
+        help="cpu: process CPU time (with --threads 1)",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run: 3 rounds of 1 ms turns")
 
 
@@ -109,14 +121,14 @@ class Samples:
         return quartiles[0], quartiles[2]
 
 
-def calls_to_last(fn: Callable[[], object], seconds: float) -> int:
+def calls_to_last(fn: Callable[[], object], seconds: float, clock: Callable[[], float] = time.perf_counter) -> int:
     """How many calls of `fn` take about `seconds` (at least one), from the fastest of three."""
     fn()
     fastest = math.inf
     for _ in range(3):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        fastest = min(fastest, time.perf_counter() - start)
+        fastest = min(fastest, clock() - start)
     return max(1, round(seconds / fastest))
 
 
@@ -126,11 +138,12 @@ def interleaved(
     rounds: int,
     calls: int,
     settle: bool = True,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> Samples:
     """Time the contenders in rotating interleaved rounds (see the module's docstring).
 
     `settle=False` drops the uncounted call of each turn, for calls long enough (a whole epoch)
-    that the caches left by the previous contender do not matter."""
+    that the caches left by the previous contender do not matter; `clock` times the calls."""
     if reference not in contenders:
         raise ValueError(f"the reference {reference!r} is not among the contenders {list(contenders)}")
     names = list(contenders)
@@ -145,9 +158,9 @@ def interleaved(
                 fn()
             turn = []
             for _ in range(calls):
-                start = time.perf_counter()
+                start = clock()
                 fn()
-                turn.append(time.perf_counter() - start)
+                turn.append(clock() - start)
             seconds[name].append(statistics.median(turn))
     return Samples(reference, seconds)
 

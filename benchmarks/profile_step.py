@@ -3,7 +3,7 @@
 Prints the time per step without the profiler (for scale: cProfile slows Python-heavy code
 several times over, NumPy's kernels not at all), then the top functions. Run:
 
-    .venv/bin/python benchmarks/profile_step.py [--system tinygrad] [--batch 1] [--steps 2000] [--top 20]
+    .venv/bin/python benchmarks/profile_step.py [--system tinygrad] [--batch 1] [--steps 2000] [--top 20] [--timer cpu]
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--timer", choices=["wall", "cpu"], default="wall", help="cpu: this thread's CPU time (steadier when busy)"
     )
     parser.add_argument("--threads", type=int, default=None, help="BLAS and PyTorch threads (default: theirs)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 100 steps")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.steps = 100
     if args.steps < 1 or args.batch < 1:
         parser.error("--steps and --batch must be at least 1")
     return args
