@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tinygrad_edu.cli import main
+from tinygrad_edu.cli.errors import CommandError
 from tinygrad_edu.cli.outputs import OutputSet
 
 
@@ -238,3 +239,16 @@ def test_a_failed_check_removes_the_folders_it_made(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="is a file, where a folder is expected"):
         OutputSet({"--out": [tmp_path / "made" / "a.txt"], "--trace": [blocker / "b.html"]})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_a_failed_rename_is_a_command_error_not_a_traceback(old_outputs: Path, monkeypatch) -> None:
+    def refuse(source, target):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(CommandError) as info:
+        with OutputSet({"--out": [old_outputs / "a.txt"]}) as outputs:
+            outputs.stage(old_outputs / "a.txt").write_text("new a")
+    target = old_outputs / "a.txt"
+    assert str(info.value) == f"could not write the outputs to {target}: [Errno 28] No space left on device"
+    assert files(old_outputs) == {"a.txt": b"old a", "b.txt": b"old b"}  # the temporary file is gone

@@ -45,7 +45,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 
-from tinygrad_edu.cli.errors import UsageError
+from tinygrad_edu.cli.errors import CommandError, UsageError
 
 __all__ = ["OutputSet"]
 
@@ -149,18 +149,21 @@ class OutputSet:
             ) from None
 
     def _commit(self) -> None:
-        for temporary in self._staged.values():  # on disk before a rename makes it visible
-            with open(temporary, "rb") as file:
-                os.fsync(file.fileno())
-        with _interrupts_held():
-            for target, temporary in self._staged.items():
-                os.replace(temporary, target)
-            for target, declared in self._stands_in_for.items():
-                if declared not in self._staged and declared != target:
-                    declared.unlink(missing_ok=True)  # the other form of this output, from an earlier run
-            self.committed = True
-        for folder in {target.parent for target in self._staged}:
-            _sync_directory(folder)
+        try:
+            for temporary in self._staged.values():  # on disk before a rename makes it visible
+                with open(temporary, "rb") as file:
+                    os.fsync(file.fileno())
+            with _interrupts_held():
+                for target, temporary in self._staged.items():
+                    os.replace(temporary, target)
+                for target, declared in self._stands_in_for.items():
+                    if declared not in self._staged and declared != target:
+                        declared.unlink(missing_ok=True)  # the other form of this output, from an earlier run
+                self.committed = True
+                for folder in {target.parent for target in self._staged}:
+                    _sync_directory(folder)
+        except OSError as error:  # a full disk, a folder removed under us: say so, not a traceback
+            raise CommandError(f"could not write the outputs to {self._where()}: {error}") from None
 
     def _discard(self) -> None:
         with _interrupts_held():  # a second Ctrl-C must not leave half the temporary files behind
