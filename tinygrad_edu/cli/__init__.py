@@ -18,7 +18,9 @@ stderr, never a traceback for a user's mistake:
   written, too few `--sizes`...), found before any work starts;
 - 1: a command that cannot finish (a `CommandError`: missing data, a diverging loss, no
   `dot`), or out of memory;
-- 130: Ctrl-C, with a line that says what was written.
+- 130: Ctrl-C, with a line that says what was written. (This holds from the moment `main`
+  runs: during Python's own start-up, importing NumPy and this package, a fraction of a
+  second, Python still prints its traceback.)
 
 >>> main(["gradcheck", "--eps", "0"])
 2

@@ -23,7 +23,7 @@ from tinygrad_edu.cli.training import History
 from tinygrad_edu.nn import functional as F  # noqa: N812
 from tinygrad_edu.viz import GraphDrawing, draw_graph
 
-__all__ = ["forward_graph", "plot_history", "require_matplotlib"]
+__all__ = ["forward_graph", "plot_history", "require_matplotlib", "sample_loss"]
 
 MATPLOTLIB_HINT = "pip install 'tinygrad_edu[plots]' or pip install matplotlib"
 
@@ -71,10 +71,17 @@ def plot_history(history: History, file: str | os.PathLike[str] | IO[bytes], tit
     fig.savefig(file, format="png")
 
 
-def forward_graph(model: nn.Module, X: np.ndarray, y: np.ndarray) -> GraphDrawing:
-    """The forward graph of the batch `(X, y)` through `model` and the cross-entropy loss, each
-    layer call in a box (`viz.draw_graph`); render it with `.pipe(format="svg")`."""
+def sample_loss(model: nn.Module, X: np.ndarray, y: np.ndarray) -> tg.Tensor:
+    """The cross-entropy loss of the batch `(X, y)` through `model`, recorded for drawing: the
+    input is named "images" and the loss "loss"."""
     x = tg.Tensor(X, name="images")
     loss = F.cross_entropy(model(x), y)
     loss.name = "loss"
-    return draw_graph(loss, params=model, show_grads=False)  # the graph, not the last batch's grads
+    return loss
+
+
+def forward_graph(model: nn.Module, X: np.ndarray, y: np.ndarray) -> GraphDrawing:
+    """The forward graph of `sample_loss(model, X, y)`, each layer call in a box
+    (`viz.draw_graph`); render it with `.pipe(format="svg")`."""
+    # show_grads=False: the graph of this batch, not the gradients left by the last training step
+    return draw_graph(sample_loss(model, X, y), params=model, show_grads=False)
