@@ -12,9 +12,12 @@ is 0 when all of them match and 1 when any does not, so it can guard a CI job.
 from __future__ import annotations
 
 import argparse
-import sys
 
 import numpy as np
+
+from tinygrad_edu import Tensor, check_module_grads
+from tinygrad_edu.cli.args import add_network_arguments, add_seed_argument, check_sizes, positive_float, positive_int
+from tinygrad_edu.nn import MLP, functional
 
 HELP = "check every parameter gradient of an MLP against finite differences and print a table"
 
@@ -22,11 +25,8 @@ LOSSES = {"ce": "cross-entropy", "mse": "mean squared error"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--sizes", type=int, nargs="+", default=[3, 4, 2], metavar="N", help="layer sizes, input first (default: 3 4 2)"
-    )
-    parser.add_argument("--batch", type=int, default=5, help="examples in the random batch (default: 5)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the weights, the batch and the directions")
+    add_network_arguments(parser)
+    add_seed_argument(parser, "the weights, the batch and the directions")
     parser.add_argument("--loss", choices=sorted(LOSSES), default="ce", help="ce: cross-entropy, mse: squared error")
     parser.add_argument("--activation", choices=["relu", "tanh", "sigmoid"], default="relu")
     parser.add_argument(
@@ -36,36 +36,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="exact: every element; directions: random directions (fast for large layers); "
         "auto: exact up to 1000 elements per parameter (default)",
     )
-    parser.add_argument("--n-directions", type=int, default=10, help="random directions per parameter (default: 10)")
-    parser.add_argument("--eps", type=float, default=1e-6, help="finite-difference step (default: 1e-6)")
+    parser.add_argument(
+        "--n-directions", type=positive_int, default=10, help="random directions per parameter (default: 10)"
+    )
+    parser.add_argument("--eps", type=positive_float, default=1e-6, help="finite-difference step (default: 1e-6)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from tinygrad_edu import Tensor
-    from tinygrad_edu.gradient_check import check_module_grads
-    from tinygrad_edu.nn import MLP, functional
-
-    if len(args.sizes) < 2 or min(args.sizes) < 1:
-        print(f"tinygrad-edu gradcheck: --sizes needs at least two positive sizes, got {args.sizes}", file=sys.stderr)
-        return 2
-    if args.batch < 1:
-        print(f"tinygrad-edu gradcheck: --batch must be at least 1, got {args.batch}", file=sys.stderr)
-        return 2
-
+    sizes = check_sizes(args.sizes)
     rng = np.random.default_rng(args.seed)
     # float64 throughout: finite differences in float32 are too coarse to judge a gradient.
-    model = MLP(args.sizes, activation=args.activation, dtype=np.float64, generator=rng)
-    x = Tensor(rng.standard_normal((args.batch, args.sizes[0])))
+    model = MLP(sizes, activation=args.activation, dtype=np.float64, generator=rng)
+    x = Tensor(rng.standard_normal((args.batch, sizes[0])))
     if args.loss == "ce":
-        target = rng.integers(0, args.sizes[-1], args.batch)
+        target = rng.integers(0, sizes[-1], args.batch)
         loss_fn = functional.cross_entropy
     else:
-        target = rng.standard_normal((args.batch, args.sizes[-1]))
+        target = rng.standard_normal((args.batch, sizes[-1]))
         loss_fn = functional.mse_loss
 
     n_parameters = sum(p.size for _, p in model.named_parameters())
     print(
-        f"MLP {args.sizes} ({args.activation}, float64, {n_parameters} parameters), random batch of {args.batch}, "
+        f"MLP {sizes} ({args.activation}, float64, {n_parameters} parameters), random batch of {args.batch}, "
         f"{LOSSES[args.loss]} loss, seed {args.seed}"
     )
     report = check_module_grads(
