@@ -739,3 +739,133 @@ def test_cli_without_dot_explains_and_can_still_write_dot_source(tmp_path, monke
 def test_cli_rejects_bad_sizes(capsys):
     assert run_cli("--sizes", "3") == 2
     assert "--sizes needs at least two positive sizes" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- collapsed modules, highlights
+
+
+def test_collapse_modules_draws_each_outermost_call_as_one_node_with_its_shapes():
+    model, _x, loss = mlp_loss(batch=5)
+    full = Dot(draw_graph(loss, params=model).source)
+    g = draw_graph(loss, params=model, collapse_modules=True)
+    dot = Dot(g.source)
+    (module,) = [n for n in dot.labels if n.startswith("m")]
+    assert dot.fields(module) == ["MLP(3→4→2)", "in (5, 3)", "out (5, 2)"]
+    assert dot.fill(module) == "#ece6fa"
+    assert "subgraph cluster_0" not in g.source  # no boxes left: the calls inside are hidden in the node
+    names = {dot.fields(n)[0] for n in dot.labels}
+    assert not names & {"layers.0.weight", "layers.2.bias"}  # the parameters are inside the call
+    assert dot.ops()["matmul"] == 0 and dot.ops()["relu"] == 0
+    # The input goes into the call once, and the call's output feeds the loss's first op.
+    assert [(dot.key(t), h) for t, h, _ in dot.edges if h == module] == [("x", module)]
+    (after,) = [dot.key(h) for t, h, _ in dot.edges if t == module]
+    assert after.startswith("op:")
+    # Everything after the model is drawn op by op, as without collapsing.
+    outside = Counter({op: n for op, n in full.ops().items() if op not in ("matmul", "transpose", "relu")})
+    outside["add"] -= 2  # the two biases
+    assert +dot.ops() == +outside
+
+
+def test_collapse_modules_keeps_separate_calls_and_what_is_between_them():
+    w = tg.Tensor(np.eye(2, dtype=np.float32), requires_grad=True, name="w")
+    cell = FakeModule(lambda h: (h @ w).tanh())
+    h0 = tg.Tensor(np.ones((1, 2), dtype=np.float32), name="h0")
+    out = (cell(cell(h0) * 2.0)).sum()
+    dot = Dot(draw_graph(out, collapse_modules=True).source)
+    modules = sorted(n for n in dot.labels if n.startswith("m"))
+    assert [dot.fields(n)[0] for n in modules] == ["FakeModule (call 1)", "FakeModule (call 2)"]
+    assert all(dot.fields(n)[1:] == ["in (1, 2)", "out (1, 2)"] for n in modules)
+    # w is shared by the two calls, so it stays outside both and feeds each of them
+    assert Counter(dot.key(h) for t, h, _ in dot.edges if dot.key(t) == "w") == Counter(
+        {dot.key(modules[0]): 1, dot.key(modules[1]): 1}
+    )
+    assert dot.ops()["mul"] == 1  # the * 2.0 between the calls is drawn
+
+
+def test_highlight_marks_tensors_and_says_where_they_were_made():
+    x = tg.Tensor([1.0, -1.0], requires_grad=True, name="x")
+    with np.errstate(invalid="ignore"):
+        y = x.log()
+    y.name = "y"
+    loss = y.sum()
+    y._ctx.source = ("/home/me/train.py", 12, "    y = x.log()\n")  # what detect_anomaly() records
+    g = draw_graph(loss, highlight=y)
+    dot = Dot(g.source)
+    node = dot.node_named("y")
+    assert dot.fill(node) == "#ffcdd2" and dot.table(node).get("BORDER") == "4"
+    assert dot.fields(node) == ["y", "(2,) float32", "made at train.py:12: y = x.log()"]
+    assert dot.fill(dot.node_named("x")) == "#cfe3f7"  # the others keep their colours
+    legend = {Dot(g.source.replace("legend_", "")).fields(n)[0] for n in re.findall(r"\tlegend_(\w+) \[", g.source)}
+    assert "highlighted" in legend
+    both = Dot(draw_graph(loss, highlight=[x, y]).source)
+    assert both.fill(both.node_named("x")) == both.fill(both.node_named("y")) == "#ffcdd2"
+    backward = Dot(draw_graph(loss, highlight=y, direction="backward").source)
+    (log_backward,) = [n for n in backward.labels if backward.fields(n)[0] == "LogBackward"]
+    assert backward.fill(log_backward) == "#ffcdd2"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"highlight": np.ones(2)}, "highlight must be a Tensor or a list of Tensors, got ndarray"),
+        ({"highlight": [None]}, "highlight must be a Tensor or a list of Tensors, got NoneType"),
+    ],
+)
+def test_bad_highlight_says_what_is_wrong(kwargs, message):
+    x = tg.Tensor([1.0], requires_grad=True)
+    with pytest.raises(TypeError, match=re.escape(message)):
+        draw_graph(x.exp(), **kwargs)
+
+
+@needs_dot
+def test_collapsed_mlp_renders(tmp_path):
+    model, _, loss = mlp_loss()
+    _, texts = texts_of_svg(draw_graph(loss, params=model, collapse_modules=True).pipe(format="svg"))
+    assert {"MLP(3→4→2)", "in (5, 3)", "out (5, 2)", "loss"} <= set(texts)
+
+
+# ---------------------------------------------------------------- to_dict
+
+
+def test_to_dict_is_the_drawn_graph_as_json():
+    import json
+
+    from tinygrad_edu.viz import to_dict
+
+    model, _x, loss = mlp_loss()
+    loss.backward()
+    data = to_dict(loss, params=model)
+    json.dumps(data, allow_nan=False)  # strict JSON
+    nodes = {n["id"]: n for n in data["nodes"]}
+    dot = Dot(draw_graph(loss, params=model).source)
+    assert set(nodes) == set(dot.labels)  # the same nodes, with the same ids, as the picture
+    assert Counter((e["source"], e["target"]) for e in data["edges"]) == Counter((t, h) for t, h, _ in dot.edges)
+    weight = next(n for n in data["nodes"] if n["name"] == "layers.0.weight")
+    w = dict(model.named_parameters())["layers.0.weight"]
+    assert weight["kind"] == "tensor" and weight["op"] is None and weight["shape"] == [4, 3]
+    assert weight["dtype"] == "float32" and weight["module"] == "layers.0: Linear(3→4)" and weight["requires_grad"]
+    assert weight["value"]["values"] is None  # 12 elements: summarised
+    assert weight["grad"]["mean"] == pytest.approx(float(w.grad.numpy().mean()), rel=1e-6)
+    assert weight["grad"]["abs_max"] == pytest.approx(float(np.abs(w.grad.numpy()).max()), rel=1e-6)
+    bias = next(n for n in data["nodes"] if n["name"] == "layers.2.bias")
+    b = dict(model.named_parameters())["layers.2.bias"]
+    assert bias["grad"]["values"] == pytest.approx(b.grad.numpy().tolist())
+    assert nodes["t0"]["name"] == "loss" and nodes["t0"]["module"] is None
+    relu = next(n for n in data["nodes"] if n["kind"] == "op" and n["op"] == "relu")
+    assert relu["module"] == "layers.1: ReLU" and relu["shape"] == [5, 4]
+    assert next(n for n in data["nodes"] if n["name"] == "x")["grad"] is None
+    # the arrows into an op say which argument they are
+    matmul = next(n["id"] for n in data["nodes"] if n["kind"] == "op" and n["op"] == "matmul" and n["shape"] == [5, 4])
+    into = sorted((e["input"], nodes[e["source"]]["name"]) for e in data["edges"] if e["target"] == matmul)
+    assert into == [(0, "x"), (1, None)]  # x @ W.T: W.T is unnamed
+
+
+def test_to_dict_writes_nan_and_inf_as_strings():
+    from tinygrad_edu.viz import to_dict
+
+    x = tg.Tensor([0.0, -1.0, 1.0], requires_grad=True, name="x")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = x.log()
+    (node,) = [n for n in to_dict(y)["nodes"] if n["kind"] == "tensor" and n["op"] == "log"]
+    assert node["value"]["values"] == ["-inf", "nan", 0.0]
+    assert node["value"]["nonfinite"] == 2

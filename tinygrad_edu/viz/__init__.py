@@ -34,7 +34,16 @@ package); `g.render(outfile="graph.svg", cleanup=True)` or `g.pipe(format="png")
 from __future__ import annotations
 
 from tinygrad_edu.viz.drawing import INSTALL_HINT, DotNotFoundError, GraphDrawing, draw_graph
+from tinygrad_edu.viz.export import to_dict
 from tinygrad_edu.viz.graph import describe_module
 from tinygrad_edu.viz.labels import SMALL_TENSOR
 
-__all__ = ["INSTALL_HINT", "SMALL_TENSOR", "DotNotFoundError", "GraphDrawing", "describe_module", "draw_graph"]
+__all__ = [
+    "INSTALL_HINT",
+    "SMALL_TENSOR",
+    "DotNotFoundError",
+    "GraphDrawing",
+    "describe_module",
+    "draw_graph",
+    "to_dict",
+]
