@@ -37,13 +37,17 @@ from tinygrad_edu.viz.drawing import INSTALL_HINT, DotNotFoundError, GraphDrawin
 from tinygrad_edu.viz.export import to_dict
 from tinygrad_edu.viz.graph import describe_module
 from tinygrad_edu.viz.labels import SMALL_TENSOR
+from tinygrad_edu.viz.trace import BackwardStep, BackwardTrace, trace_backward
 
 __all__ = [
     "INSTALL_HINT",
     "SMALL_TENSOR",
+    "BackwardStep",
+    "BackwardTrace",
     "DotNotFoundError",
     "GraphDrawing",
     "describe_module",
     "draw_graph",
     "to_dict",
+    "trace_backward",
 ]

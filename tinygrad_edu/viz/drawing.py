@@ -50,6 +50,7 @@ class GraphDrawing(graphviz.Digraph):
     drawn_nodes: int = 0
     total_nodes: int = 0
     hidden_nodes: int = 0
+    focus: str | None = None  # in a trace's picture: the node of the op running in it
 
     def pipe(self, *args: Any, **kwargs: Any) -> Any:
         """As `graphviz.Digraph.pipe` (which Jupyter's inline display also goes through)."""
@@ -76,7 +77,7 @@ class Frame:
 
     symbols: dict[int, str]  # id(tensor) -> the name used for an unnamed tensor (t3)
     grad_rows: dict[int, Row]  # id(tensor) -> its gradient row at this moment
-    op_labels: dict[int, str]  # id(tensor) -> the label of the op that made it ("step 3: relu")
+    op_labels: dict[int, Row]  # id(tensor) -> the label of the op that made it ("step 3: relu")
     op_states: dict[int, str]  # id(tensor) -> "pending", "done" or "current", for the op that made it
     legend: bool = True
     flowed: set[int] = field(default_factory=set)  # ids of tensors whose op has passed gradients on
@@ -323,8 +324,10 @@ class _Builder:
             self.node(self.body(t), f"op{i}", table([t.op], kind), kind)
             return
         state = frame.op_states.get(id(t), "pending")
-        label = frame.op_labels.get(id(t), t.op)
-        self.node(self.body(t), f"op{i}", table([Row(label, bold=state == "current")], state), state)
+        row = frame.op_labels.get(id(t)) or Row(t.op)  # an op whose backward never ran has no step
+        self.node(self.body(t), f"op{i}", table([row], state), state)
+        if state == "current":
+            self.graph.focus = f"op{i}"
 
     def module(self, region: Region) -> None:
         """A collapsed module call: one node with its name, class and shapes."""
@@ -334,12 +337,9 @@ class _Builder:
         rows.append(f"out {region.output.shape}")
         kind = "module"
         frame = self.frame
-        if frame is not None:
+        if frame is not None:  # drawn like an op of the trace: pending, current or done
             states = [frame.op_states.get(key, "pending") for key in region.members]
-            if "current" in states:
-                kind = "current"
-            elif all(s == "done" for s in states):
-                kind = "done"
+            kind = "current" if "current" in states else "done" if all(s == "done" for s in states) else "pending"
             done = sum(s == "done" for s in states)
             rows.append(f"{done} of {len(states)} ops done")
             if id(region.output) in frame.grad_rows:
@@ -349,6 +349,8 @@ class _Builder:
         if any(key in self.highlighted for key in region.members):
             kind = "highlight"
         self.node(self.graph, f"m{region.number}", table(rows, kind), kind)
+        if kind == "current":
+            self.graph.focus = f"m{region.number}"
 
     # ------------------------------------------------------------ the backward view
 

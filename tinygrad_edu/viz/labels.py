@@ -30,6 +30,7 @@ class Style:
     dashed: bool = False
     text: str = "#000000"
     font_size: int = FONT_SIZE
+    padding: int = 2  # around the text: a thinner border gets more, to keep a node's size
 
 
 # One style per kind of node. Colours are told apart by lightness as well as hue, so the picture
@@ -46,10 +47,11 @@ STYLES: dict[str, Style] = {
     "module": Style("#ece6fa", "#6a4fb3", width=2),
     "hidden": Style("#fde2e1", "#c62828", text="#8e1c1c", font_size=11),
     "highlight": Style("#ffcdd2", "#d50000", width=4, text="#7f0000"),
-    # a trace's ops: not reached yet, done, and the one running in this frame
-    "pending": Style("#f4f4f4", "#b0b0b0", dashed=True, text="#707070"),
-    "done": Style("#c8e6c9", "#2e7d32"),
-    "current": Style("#ffb74d", "#bf360c", width=4),
+    # a trace's ops: not reached yet, done, and the one running in this frame (the same size in
+    # each state, so that the picture does not move from frame to frame)
+    "pending": Style("#f4f4f4", "#b0b0b0", dashed=True, text="#707070", padding=5),
+    "done": Style("#c8e6c9", "#2e7d32", padding=5),
+    "current": Style("#ffb74d", "#bf360c", width=4, padding=2),
 }
 GRAD_COLOR = "#a3322c"  # gradients: the same red as the arrows of the backward view
 MUTED_COLOR = "#8a8a8a"
@@ -95,7 +97,7 @@ def table(rows: Sequence[Row | str], kind: str) -> str:
 @functools.lru_cache(maxsize=4096)  # big graphs repeat the same few labels ("neg", "(2,) float32")
 def _table(rows: tuple[Row | str, ...], kind: str) -> str:
     style = STYLES[kind]
-    padding = 1 if style.font_size < FONT_SIZE else 2
+    padding = 1 if style.font_size < FONT_SIZE else style.padding
     dashed = ",dashed" if style.dashed else ""
     frame = (
         f'BORDER="{style.width}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="{padding}" '
@@ -148,7 +150,25 @@ def backward_name(op: str) -> str:
     return "".join(part.capitalize() for part in op.split("_")) + "Backward"
 
 
-def text_width(content: str, font_size: float = FONT_SIZE) -> float:
-    """A generous estimate of the width of a line of text, in points (Helvetica's glyphs are at
-    most about 0.6 em wide for digits and lowercase letters)."""
-    return 0.62 * font_size * len(content) + 4
+# Approximate glyph widths of Helvetica (and Arial, Liberation Sans), in em, by kind of character;
+# anything else (∂, ⊙, subscripts, ✓) is taken as wide, since it comes from a fallback font.
+_NARROW, _MEDIUM, _WIDE = set(" .,:;!|'ilj[]/\\"), set("()-frtI"), set("mwMW%")
+
+
+def _glyph(char: str) -> float:
+    if char in _NARROW:
+        return 0.28
+    if char in _MEDIUM:
+        return 0.34
+    if char.isascii():
+        if char.isdigit() or char.islower():
+            return 0.56
+        return 0.86 if char in _WIDE else 0.70
+    return 0.80
+
+
+def text_width(content: str, font_size: float = FONT_SIZE, bold: bool = False) -> float:
+    """A slightly generous estimate of the width of a line of text, in points: a trace gives each
+    node the width of its widest text over all frames, so that nodes keep their size and the
+    picture does not move from one frame to the next."""
+    return 1.1 * (1.08 if bold else 1.0) * font_size * sum(_glyph(c) for c in content) + 4
