@@ -61,8 +61,8 @@
   function start() {
     if (current === frames.length - 1) show(0, true);
     timer = setInterval(function () {
-      if (current >= frames.length - 1) { stop(); return; }
       show(current + 1, true);
+      if (current >= frames.length - 1) stop();  // the end of the pass: stay there
     }, data.interval);
     play.textContent = "❚❚ pause";
   }
