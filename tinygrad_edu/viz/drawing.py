@@ -169,6 +169,7 @@ class _Builder:
     def __init__(self, graph: GraphDrawing, model: GraphModel, options: DrawOptions, frame: Frame | None) -> None:
         self.graph, self.model, self.options, self.frame = graph, model, options, frame
         self.highlighted = options.highlighted()
+        self.root_ids = {id(r) for r in model.roots}
         self.edges: list[tuple[str, str, dict[str, str]]] = []
         self.collapsed = options.collapse_modules and options.direction == "forward"
         # Module calls are boxes; collapsed, the outermost calls are nodes and no box is left.
@@ -190,8 +191,8 @@ class _Builder:
         region = self.model.region_of.get(id(t))
         return self.graph if region is None else self.boxes.get(region, self.graph)
 
-    def node(self, where: graphviz.Digraph, name: str, label: str, kind: str) -> None:
-        where.node(name, label)
+    def node(self, where: graphviz.Digraph, name: str, label: str) -> None:
+        where.node(name, label)  # the style is in the label: one attribute keeps huge graphs quick
 
     def edge(self, tail: str, head: str, **attrs: str) -> None:
         self.edges.append((tail, head, attrs))
@@ -202,10 +203,10 @@ class _Builder:
             name = self.frame.symbols.get(id(t))
         return name
 
-    def kind(self, t: Tensor, name: str | None) -> str:
+    def kind(self, t: Tensor) -> str:
         if id(t) in self.highlighted:
             return "highlight"
-        if any(t is r for r in self.model.roots):
+        if id(t) in self.root_ids:
             return "output"
         if t._ctx is not None:
             return "intermediate"
@@ -226,7 +227,7 @@ class _Builder:
         previous = None
         for kind, description in entries:
             node = f"legend_{kind}"
-            self.node(legend, node, table([description], kind), kind)
+            self.node(legend, node, table([description], kind))
             if previous is not None:  # an invisible chain keeps the entries in one tidy row
                 legend.edge(previous, node, style="invis")
             previous = node
@@ -296,10 +297,10 @@ class _Builder:
 
     def tensor_node(self, i: int, t: Tensor) -> None:
         name = self.name(t)
-        kind = self.kind(t, name)
+        kind = self.kind(t)
         frame = self.frame
         if kind == "scalar":
-            self.node(self.body(t), f"t{i}", table([summary(t.data)], "scalar"), "scalar")
+            self.node(self.body(t), f"t{i}", table([summary(t.data)], "scalar"))
             return
         rows: list[Row | str] = [Row(name, bold=True)] if name else []
         rows.append(shape_dtype(t.data))
@@ -315,17 +316,17 @@ class _Builder:
         source = self.source_row(t)
         if source is not None:
             rows.append(source)
-        self.node(self.body(t), f"t{i}", table(rows, kind), kind)
+        self.node(self.body(t), f"t{i}", table(rows, kind))
 
     def op_node(self, i: int, t: Tensor) -> None:
         frame = self.frame
         if frame is None:
             kind = "highlight" if id(t) in self.highlighted else "op"
-            self.node(self.body(t), f"op{i}", table([t.op], kind), kind)
+            self.node(self.body(t), f"op{i}", table([t.op], kind))
             return
         state = frame.op_states.get(id(t), "pending")
         row = frame.op_labels.get(id(t)) or Row(t.op)  # an op whose backward never ran has no step
-        self.node(self.body(t), f"op{i}", table([row], state), state)
+        self.node(self.body(t), f"op{i}", table([row], state))
         if state == "current":
             self.graph.focus = f"op{i}"
 
@@ -348,7 +349,7 @@ class _Builder:
             rows.append(Row("grad " + summary(_grad(region.output)), color=GRAD_COLOR))
         if any(key in self.highlighted for key in region.members):
             kind = "highlight"
-        self.node(self.graph, f"m{region.number}", table(rows, kind), kind)
+        self.node(self.graph, f"m{region.number}", table(rows, kind))
         if kind == "current":
             self.graph.focus = f"m{region.number}"
 
@@ -370,7 +371,7 @@ class _Builder:
             name = model.name(r) or "the output"
             seed = "seed ∂L/∂L = 1" if r.size == 1 else "seed: the gradient given to backward()"
             rows = ["L" if name == "L" else f"L = {name}", seed, shape_dtype(r.data)]
-            self.node(self.graph, f"seed{i}", table(rows, "seed"), "seed")
+            self.node(self.graph, f"seed{i}", table(rows, "seed"))
             self.gradient_edge(f"seed{i}", r)
         for i, t in enumerate(model.tensors):
             ctx = t._ctx
@@ -382,7 +383,7 @@ class _Builder:
             if ctx.saved_nbytes:  # 0 once a backward pass without retain_graph has freed it
                 rows.append(f"saved {ctx.saved_nbytes:,} B")
             kind = "highlight" if id(t) in self.highlighted else "backward_op"
-            self.node(self.body(t), f"b{i}", table(rows, kind), kind)
+            self.node(self.body(t), f"b{i}", table(rows, kind))
             for parent in ctx.parents:
                 if parent.requires_grad and id(parent) in model.index:
                     self.gradient_edge(f"b{i}", parent)
@@ -396,7 +397,7 @@ class _Builder:
         if self.options.show_grads and grad is not None:
             rows.append(Row(summary(grad), color=GRAD_COLOR))
         kind = "highlight" if id(t) in self.highlighted else "parameter"
-        self.node(self.body(t), f"g{i}", table(rows, kind), kind)
+        self.node(self.body(t), f"g{i}", table(rows, kind))
 
     def gradient_edge(self, tail: str, t: Tensor) -> None:
         """An arrow carrying the gradient with respect to `t`, labelled with its name and shape."""
@@ -433,7 +434,7 @@ class _Builder:
             f"… {graph.hidden_nodes:,} more nodes not drawn",
             f"(max_nodes={self.options.max_nodes}; the whole graph has {graph.total_nodes:,} tensors and ops)",
         ]
-        self.node(graph, "hidden", table(rows, "hidden"), "hidden")
+        self.node(graph, "hidden", table(rows, "hidden"))
         for i, t in enumerate(model.tensors):
             ctx = t._ctx
             if ctx is not None and any(id(p) not in model.index for p in ctx.parents):
