@@ -545,3 +545,36 @@ def test_a_nan_found_by_detect_anomaly_can_be_highlighted():
     (row,) = [r for r in rows_of(source).values() if r[0].startswith("(2,)")]
     assert row[-1].startswith("made at test_trace.py:") and ": y = x.log()  # log(-1) is NaN" in row[-1]
     assert fills_of(source)["t0"] == "#ffcdd2"
+
+
+@needs_dot
+def test_the_pictures_of_the_player_do_not_move_from_frame_to_frame():
+    """Every node keeps its place in every frame (within the width of a thicker border), so the
+    reader's eye stays on the graph while the colours and gradients change."""
+    from tinygrad_edu import nn
+    from tinygrad_edu.nn import functional
+    from tinygrad_edu.viz.player import render_svgs
+
+    tg.manual_seed(0)
+    model = nn.MLP([6, 8, 8, 3])
+    loss = functional.cross_entropy(model(tg.randn(4, 6)), np.array([0, 1, 2, 1]))
+    trace = trace_backward(loss, params=model)
+    for options in ({}, {"collapse_modules": True}):
+        svgs = render_svgs([trace._draw(step, options, legend=False).source for step in range(-1, len(trace.steps))])
+        centres = [_node_centres(svg) for svg in svgs]
+        for step, frame in enumerate(centres[1:]):
+            moved = {
+                n: (centres[0][n], c) for n, c in frame.items() if np.abs(np.subtract(c, centres[0][n])).max() > 2.5
+            }
+            assert not moved, f"{options}: frame of step {step} moved {moved}"
+
+
+def _node_centres(svg: str) -> dict[str, tuple[float, float]]:
+    svg_ns = "{http://www.w3.org/2000/svg}"
+    centres = {}
+    for group in ET.fromstring(svg).iter(f"{svg_ns}g"):
+        if group.get("class") == "node":
+            numbers = [float(v) for p in group.iter(f"{svg_ns}path") for v in re.findall(r"-?[\d.]+", p.get("d"))]
+            xs, ys = numbers[0::2], numbers[1::2]
+            centres[group.find(f"{svg_ns}title").text] = ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2)
+    return centres

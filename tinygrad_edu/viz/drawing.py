@@ -340,7 +340,8 @@ class _Builder:
         frame = self.frame
         if frame is not None:  # drawn like an op of the trace: pending, current or done
             states = [frame.op_states.get(key, "pending") for key in region.members]
-            kind = "current" if "current" in states else "done" if all(s == "done" for s in states) else "pending"
+            state = "current" if "current" in states else "done" if all(s == "done" for s in states) else "pending"
+            kind = f"module_{state}"
             done = sum(s == "done" for s in states)
             rows.append(f"{done} of {len(states)} ops done")
             if id(region.output) in frame.grad_rows:
@@ -350,7 +351,7 @@ class _Builder:
         if any(key in self.highlighted for key in region.members):
             kind = "highlight"
         self.node(self.graph, f"m{region.number}", table(rows, kind))
-        if kind == "current":
+        if kind == "module_current":
             self.graph.focus = f"m{region.number}"
 
     # ------------------------------------------------------------ the backward view

@@ -52,6 +52,11 @@ STYLES: dict[str, Style] = {
     "pending": Style("#f4f4f4", "#b0b0b0", dashed=True, text="#707070", padding=5),
     "done": Style("#c8e6c9", "#2e7d32", padding=5),
     "current": Style("#ffb74d", "#bf360c", width=4, padding=2),
+    # a collapsed module call in a trace, in the same three states (padding applies to each row,
+    # so these keep one border width for all three)
+    "module_pending": Style("#f4f4f4", "#b0b0b0", width=2, dashed=True, text="#707070"),
+    "module_done": Style("#c8e6c9", "#2e7d32", width=2),
+    "module_current": Style("#ffb74d", "#bf360c", width=2),
 }
 GRAD_COLOR = "#a3322c"  # gradients: the same red as the arrows of the backward view
 MUTED_COLOR = "#8a8a8a"
