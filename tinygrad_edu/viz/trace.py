@@ -102,7 +102,22 @@ def trace_backward(
 
 
 class BackwardTrace:
-    """A recorded backward pass; see `trace_backward`."""
+    """A recorded backward pass (see `trace_backward`): `steps`, `grad_of(t)`, `explain()`,
+    `draw(step)`, `to_html(path)`, and the player inline in Jupyter.
+
+    >>> import tinygrad_edu as tg
+    >>> x = tg.Tensor([1.0, -2.0], requires_grad=True, name="x")
+    >>> trace = trace_backward(x.relu().sum())
+    >>> print(trace.step_text(1))
+    Step 1: relu  (t1 = relu(x))
+    Arrived: ∂L/∂t1 = [1 1]
+    Chain rule:
+        ∂L/∂x = ∂L/∂t1 ⊙ 1[x > 0]
+    Passed on:
+        ∂L/∂x = [1 0]
+    >>> "▶ step 1: relu" in trace.draw(1).source and "∂L/∂x = [1, 0]" in trace.draw(1).source
+    True
+    """
 
     def __init__(
         self,
