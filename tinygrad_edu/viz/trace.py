@@ -138,6 +138,7 @@ class BackwardTrace:
                     self._received.setdefault(id(parent), []).append((step.index, position, g))
         self._step_of = {id(step.tensor): step for step in steps}
         self._symbols = self._name_tensors()
+        self._grad_texts: dict[int, tuple[list[str], float]] = {}  # a tensor's gradient lines, per arrival
 
     def __repr__(self) -> str:
         return f"<BackwardTrace of {len(self.steps)} steps from a tensor of shape {self.root.shape}>"
@@ -260,9 +261,13 @@ class BackwardTrace:
 
     def _grad_row(self, t: Tensor, received: list[tuple[int, int, np.ndarray]], step: int) -> Row:
         """The gradient line of a tensor's node after `step`, as wide in every frame."""
-        name = self._symbols[id(t)]
-        texts = [_grad_text(name, [g for _, _, g in received[:m]], len(received)) for m in range(len(received) + 1)]
-        width = max(text_width(s, bold=True) for s in texts)
+        texts, width = self._grad_texts.get(id(t), (None, 0.0))
+        if texts is None:  # the same in every frame: worked out once
+            name = self._symbols[id(t)]
+            parts = [g for _, _, g in received]
+            texts = [_grad_text(name, parts[:m], len(parts)) for m in range(len(parts) + 1)]
+            width = max(text_width(s, bold=True) for s in texts)
+            self._grad_texts[id(t)] = (texts, width)
         arrived = sum(1 for s, _, _ in received if s <= step)
         fresh = any(s == step for s, _, _ in received)  # passed on by the step running now
         color = MUTED_COLOR if arrived == 0 else GRAD_COLOR
