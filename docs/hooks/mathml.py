@@ -1,0 +1,78 @@
+"""MkDocs hook: typeset `$...$` and `$$...$$` as MathML when the site is built.
+
+Browsers render MathML themselves (Chromium since version 109, Firefox and Safari for longer),
+so the formulas need no JavaScript, no web fonts and no network: the site works offline. The
+same `$` syntax is what Jupyter renders in the notebooks made from these pages.
+
+- `$\\delta_2 = \\hat Y - Y$` inside a paragraph is inline math. A `$` must not be followed by a
+  space, nor closed by one, so "costs $5 and $6" stays text; write `\\$` for a literal dollar.
+- A paragraph that starts with `$$` and ends with `$$` is a displayed formula, centred on its own.
+- Code (inline or fenced) is never touched: its `$` stays a dollar.
+
+A formula that LaTeX-to-MathML cannot convert stops the build with the page and the formula.
+"""
+
+from __future__ import annotations
+
+import re
+from xml.etree import ElementTree
+
+from latex2mathml.converter import convert
+from markdown import Extension, Markdown
+from markdown.blockprocessors import BlockProcessor
+from markdown.inlinepatterns import InlineProcessor
+from mkdocs.config.defaults import MkDocsConfig
+
+# Opening `$` not escaped, not part of `$$`, not followed by a space; closing `$` not preceded
+# by a space and not followed by a digit (so "$5 and $6" is not a formula).
+INLINE_MATH = r"(?<![\\$])\$(?![\s$])((?:\\.|[^$\\\n])+?)(?<![\s\\])\$(?![\d$])"
+
+
+class MathError(ValueError):
+    """A formula that could not be converted to MathML."""
+
+
+def to_mathml(latex: str, display: str) -> str:
+    """MathML for one formula, `display` "inline" or "block".
+
+    >>> to_mathml("x^2", "inline")
+    '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline"><msup><mi>x</mi><mn>2</mn></msup></math>'
+    """
+    try:
+        return convert(latex, display=display)
+    except Exception as error:  # latex2mathml raises many kinds; each means "bad formula"
+        raise MathError(f"cannot typeset the formula ${latex}$: {type(error).__name__}: {error}") from error
+
+
+class _InlineMath(InlineProcessor):
+    def handleMatch(self, m: re.Match[str], data: str) -> tuple[str, int, int]:  # type: ignore[override]
+        return self.md.htmlStash.store(to_mathml(m.group(1), "inline")), m.start(0), m.end(0)
+
+
+class _DisplayMath(BlockProcessor):
+    """A block (paragraph) `$$ ... $$`, at any depth (inside admonitions and lists too)."""
+
+    def test(self, parent: ElementTree.Element, block: str) -> bool:
+        text = block.strip()
+        return len(text) > 4 and text.startswith("$$") and text.endswith("$$")
+
+    def run(self, parent: ElementTree.Element, blocks: list[str]) -> None:
+        latex = blocks.pop(0).strip()[2:-2].strip()
+        div = ElementTree.SubElement(parent, "div", {"class": "math-display"})
+        div.text = self.parser.md.htmlStash.store(to_mathml(latex, "block"))
+
+
+class MathMLExtension(Extension):
+    def extendMarkdown(self, md: Markdown) -> None:
+        if "$" not in md.ESCAPED_CHARS:
+            md.ESCAPED_CHARS.append("$")  # `\$` is a literal dollar
+        # After code spans (190), before backslash escapes (180), so `\,` etc. reach latex2mathml.
+        md.inlinePatterns.register(_InlineMath(INLINE_MATH, md), "mathml_inline", 185)
+        md.parser.blockprocessors.register(
+            _DisplayMath(md.parser), "mathml_display", 75
+        )  # after indented code (80), before paragraphs (10)
+
+
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    config.markdown_extensions.append(MathMLExtension())
+    return config
