@@ -15,6 +15,7 @@ A formula that LaTeX-to-MathML cannot convert stops the build with the page and 
 from __future__ import annotations
 
 import re
+import unicodedata
 from xml.etree import ElementTree
 
 from latex2mathml.converter import convert
@@ -24,8 +25,35 @@ from markdown.inlinepatterns import InlineProcessor
 from mkdocs.config.defaults import MkDocsConfig
 
 # Opening `$` not escaped, not part of `$$`, not followed by a space; closing `$` not preceded
-# by a space and not followed by a digit (so "$5 and $6" is not a formula).
-INLINE_MATH = r"(?<![\\$])\$(?![\s$])((?:\\.|[^$\\\n])+?)(?<![\s\\])\$(?![\d$])"
+# by a space and not followed by a digit (so "$5 and $6" is not a formula). A formula may run
+# over a line break of its paragraph.
+INLINE_MATH = r"(?<![\\$])\$(?![\s$])((?:\\.|[^$\\])+?)(?<![\s\\])\$(?![\d$])"
+
+
+# Browsers implement MathML Core, whose `mathvariant` knows only "normal": a double-struck 1 or a
+# bold x must be written with the Unicode character itself (U+1D7D9 𝟙, U+1D431 𝐱).
+VARIANTS = {"bold": "BOLD", "double-struck": "DOUBLE-STRUCK", "script": "SCRIPT", "fraktur": "FRAKTUR"}
+STYLED = re.compile(r'<(mi|mn|mtext)([^>]*?) mathvariant="(' + "|".join(VARIANTS) + r')"([^>]*)>([^<]*)</\1>')
+
+
+def _styled_character(char: str, variant: str) -> str:
+    """`char` in `variant` as a Unicode mathematical alphanumeric symbol (itself when there is none)."""
+    if not char.isascii() or not char.isalnum():
+        return char
+    kind = "DIGIT" if char.isdigit() else "CAPITAL" if char.isupper() else "SMALL"
+    letter = unicodedata.name(char).split()[-1]  # "ONE" for "1", "R" for "R"
+    for prefix in ("MATHEMATICAL ", ""):  # a few, like double-struck R, live among the letterlike symbols
+        try:
+            return unicodedata.lookup(f"{prefix}{VARIANTS[variant]} {kind} {letter}")
+        except KeyError:
+            continue
+    return char
+
+
+def _unicode_variants(mathml: str) -> str:
+    return STYLED.sub(
+        lambda m: f"<{m[1]}{m[2]}{m[4]}>{''.join(_styled_character(c, m[3]) for c in m[5])}</{m[1]}>", mathml
+    )
 
 
 class MathError(ValueError):
@@ -39,7 +67,7 @@ def to_mathml(latex: str, display: str) -> str:
     '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline"><msup><mi>x</mi><mn>2</mn></msup></math>'
     """
     try:
-        return convert(latex, display=display)
+        return _unicode_variants(convert(latex, display=display))
     except Exception as error:  # latex2mathml raises many kinds; each means "bad formula"
         raise MathError(f"cannot typeset the formula ${latex}$: {type(error).__name__}: {error}") from error
 
