@@ -140,6 +140,7 @@ def test_formulas_render_as_math_in_a_browser(site: tuple[Path, str], browser, t
 
     formula = browser.find_element("css selector", "article .math-display")
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", formula)
+    time.sleep(0.5)  # let the header's title transition finish
     assert browser.save_screenshot(str(tmp_path / "backprop-formulas.png"))
     formula.screenshot(str(tmp_path / "backprop-one-formula.png"))
     assert (tmp_path / "backprop-formulas.png").stat().st_size > 10_000
@@ -152,6 +153,7 @@ def test_a_solution_is_folded_until_clicked(site: tuple[Path, str], browser, tmp
     code = solution.find_element("css selector", "pre")
     heading = browser.find_element("id", "exercises")
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", heading)
+    time.sleep(0.5)
     assert solution.get_attribute("open") is None and not code.is_displayed()
     assert browser.save_screenshot(str(tmp_path / "solution-folded.png"))
 

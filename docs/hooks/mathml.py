@@ -50,6 +50,19 @@ def _styled_character(char: str, variant: str) -> str:
     return char
 
 
+# A function name (\operatorname{relu}, \log, \max) is an upright identifier, as TeX sets it:
+# followed by a thin space, as in "log x", except right before an opening parenthesis, as in
+# "relu(z)". latex2mathml writes some as operators (<mo>relu</mo>), which browsers space on both
+# sides ("relu (z)"), and others as identifiers with no space after them ("logx").
+FUNCTION_NAME = re.compile(r"<m[io]>([A-Za-z]{2,})</m[io]>(?!<mo stretchy=\"false\">&#x00028;)")
+FUNCTION_NAME_BEFORE_PARENTHESIS = re.compile(r"<mo>([A-Za-z]{2,})</mo>")
+
+
+def _function_names(mathml: str) -> str:
+    mathml = FUNCTION_NAME.sub(r'<mi>\1</mi><mspace width="0.1667em"></mspace>', mathml)
+    return FUNCTION_NAME_BEFORE_PARENTHESIS.sub(r"<mi>\1</mi>", mathml)
+
+
 def _unicode_variants(mathml: str) -> str:
     return STYLED.sub(
         lambda m: f"<{m[1]}{m[2]}{m[4]}>{''.join(_styled_character(c, m[3]) for c in m[5])}</{m[1]}>", mathml
@@ -67,7 +80,7 @@ def to_mathml(latex: str, display: str) -> str:
     '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline"><msup><mi>x</mi><mn>2</mn></msup></math>'
     """
     try:
-        return _unicode_variants(convert(latex, display=display))
+        return _function_names(_unicode_variants(convert(latex, display=display)))
     except Exception as error:  # latex2mathml raises many kinds; each means "bad formula"
         raise MathError(f"cannot typeset the formula ${latex}$: {type(error).__name__}: {error}") from error
 
