@@ -49,10 +49,10 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.engine import grad as _autograd
 from tinygrad_edu.errors import DTypeError
 from tinygrad_edu.grad_mode import enable_grad, no_grad
 from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.tensor import grad as _autograd
 
 __all__ = [
     "GradcheckError",

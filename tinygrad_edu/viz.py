@@ -598,7 +598,7 @@ def _draw_forward(
             _node(body, f"t{i}", _record(_tensor_fields(t, name, show_values, show_grads), rankdir), kind)
         ctx = t._ctx
         if ctx is not None:
-            _node(body, f"op{i}", _escape(ctx.function.name), "op")
+            _node(body, f"op{i}", _escape(ctx.op.name), "op")
             for parent in ctx.parents:  # in argument order, once per use (x * x: two arrows)
                 j = ids.get(id(parent))
                 if j is not None:
@@ -661,7 +661,7 @@ def _draw_backward(
                     fields.append(_summary(t._grad.data))
                 _node(body_of(t), f"g{i}", _record(fields, rankdir), "parameter")
             continue
-        label = _escape(_backward_name(ctx.function.name))
+        label = _escape(_backward_name(ctx.op.name))
         if ctx.saved_nbytes:  # 0 once a backward pass without retain_graph has freed it
             label += f"\\nsaved {ctx.saved_nbytes:,} B"
         _node(body_of(t), f"b{i}", label, "backward_op")
