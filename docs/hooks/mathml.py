@@ -63,6 +63,16 @@ def _function_names(mathml: str) -> str:
     return FUNCTION_NAME_BEFORE_PARENTHESIS.sub(r"<mi>\1</mi>", mathml)
 
 
+# A matrix's parentheses must stretch to its height, which a browser can do only with a math font
+# (an OpenType MATH table) that many systems lack. Brackets drawn by CSS (`.matrix` in
+# stylesheets/extra.css) work with any font, so pmatrix's parentheses become a class.
+MATRIX = re.compile(r"<mo>&#x00028;</mo><mtable>(.*?)</mtable><mo>&#x00029;</mo>", re.DOTALL)
+
+
+def _matrices(mathml: str) -> str:
+    return MATRIX.sub(r'<mtable class="matrix">\1</mtable>', mathml)
+
+
 def _unicode_variants(mathml: str) -> str:
     return STYLED.sub(
         lambda m: f"<{m[1]}{m[2]}{m[4]}>{''.join(_styled_character(c, m[3]) for c in m[5])}</{m[1]}>", mathml
@@ -76,13 +86,18 @@ class MathError(ValueError):
 def to_mathml(latex: str, display: str) -> str:
     """MathML for one formula, `display` "inline" or "block".
 
-    >>> to_mathml("x^2", "inline")
-    '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline"><msup><mi>x</mi><mn>2</mn></msup></math>'
+    >>> to_mathml("x^2", "inline")[-70:]
+    'display="inline"><mrow><msup><mi>x</mi><mn>2</mn></msup></mrow></math>'
     """
     try:
-        return _function_names(_unicode_variants(convert(latex, display=display)))
+        result = convert(latex, display=display)
     except Exception as error:  # latex2mathml raises many kinds; each means "bad formula"
         raise MathError(f"cannot typeset the formula ${latex}$: {type(error).__name__}: {error}") from error
+    if unknown := re.findall(r"<m[io]>(\\[A-Za-z]+)</m[io]>|<mtext>[^<]*(\\.)", result):
+        # latex2mathml passes a command it does not know through as text: a typo, shown raw
+        names = ", ".join("".join(match) for match in unknown)
+        raise MathError(f"cannot typeset the formula ${latex}$: unknown command {names} (inside \\text, too)")
+    return _matrices(_function_names(_unicode_variants(result)))
 
 
 class _InlineMath(InlineProcessor):
