@@ -68,6 +68,8 @@ def _skip_reason(page: course.Page) -> str | None:
     for need in page.needs:
         if need.kind == "program" and shutil.which(need.what) is None:
             return f"{page.name} needs the program {need.what} {need.why}".rstrip()
+        if need.kind == "path" and not (DOCS / need.what).exists():
+            return f"{page.name} needs {need.what} {need.why}".rstrip()
         if need.kind == "data":
             data = shared_data_dir()
             if data is None or not (data / need.what).is_dir():

@@ -15,9 +15,10 @@ The conventions a page follows, all invisible on the site:
   `<!-- docs-test: output rtol=0.3 -->` (relative) or `<!-- docs-test: output atol=1e-9 -->`.
 - `??? success "Solution"` opens a folded solution (an admonition of pymdownx.details); its
   ```python blocks run with the page, after the blocks above them.
-- `<!-- docs-test: needs-data mnist (why) -->` or `<!-- docs-test: needs-program dot (why) -->`:
-  the page needs a dataset (found through `$TINYGRAD_EDU_DATA`) or a program; without it the
-  test skips and says why.
+- `<!-- docs-test: needs-data mnist (why) -->`, `<!-- docs-test: needs-program dot (why) -->` or
+  `<!-- docs-test: needs-path some/file (why) -->`: the page needs a dataset (found through
+  `$TINYGRAD_EDU_DATA`), a program, or a file (relative to docs/); without it the test skips and
+  says why.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})(?P<lang>[\w+-]*)\s*$"
 SOLUTION = re.compile(r'^(?P<indent> *)\?\?\?\+? +\w+ +"(?P<title>Solution[^"]*)"\s*$')
 ADMONITION = re.compile(r'^(?P<indent> *)(?:!!!|\?\?\?\+?) +(?P<kind>\w+)(?: +"(?P<title>[^"]*)")?\s*$')
 TOLERANCE = re.compile(r"^ *<!--\s*docs-test:\s*output\s+(?P<settings>.*?)\s*-->\s*$")
-NEEDS = re.compile(r"<!--\s*docs-test:\s*needs-(?P<kind>data|program)\s+(?P<what>\S+)\s*(?P<why>.*?)\s*-->")
+NEEDS = re.compile(r"<!--\s*docs-test:\s*needs-(?P<kind>data|program|path)\s+(?P<what>\S+)\s*(?P<why>.*?)\s*-->")
 COMMENT = re.compile(r"<!--.*?-->\n?", re.DOTALL)
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?\b(?:nan|inf)\b")
 
@@ -63,7 +64,7 @@ class Block:
 
 @dataclass
 class Need:
-    kind: str  # "data" (a dataset folder in $TINYGRAD_EDU_DATA) or "program"
+    kind: str  # "data" (a dataset folder in $TINYGRAD_EDU_DATA), "program" or "path" (relative to docs/)
     what: str
     why: str
 
