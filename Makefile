@@ -6,7 +6,8 @@
 #   make lint    ruff check and format check
 #   make bench   tinygrad_edu vs NumPy, PyTorch and MyGrad, and an MNIST epoch vs PyTorch (benchmarks/)
 #   make oracle  add PyTorch (CPU) from a local wheel, as a second test oracle
-#   make docs    build the documentation site into site/ (mkdocs build --strict)
+#   make docs    write notebooks/ from the pages and build the documentation site into site/
+#                (mkdocs build --strict; the site works offline, opened from the disk)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -89,9 +90,11 @@ bench: $(STAMP) oracle $(BENCH_STAMP)
 	$(BENCH_ENV) $(PY) benchmarks/bench.py $(BENCH_ARGS)
 	$(BENCH_ENV) $(PY) benchmarks/bench_mnist_epoch.py $(EPOCH_ARGS)
 
-# The pages' code runs in `make test` (tests/test_docs.py); this only renders them.
+# The pages' code runs in `make test` (tests/test_docs.py, as notebooks); this writes the
+# notebooks made from the pages and renders the site.
 docs: $(STAMP)
-	$(VENV)/bin/mkdocs build --strict --site-dir site
+	$(PY) docs/hooks/pages.py notebooks
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) runs site .pytest_cache .ruff_cache .hypothesis
