@@ -125,7 +125,7 @@ def test_four_threads_train_while_a_fifth_toggles_no_grad():
     def work(seed: int) -> None:
         try:
             results[seed] = train_mlp(seed)
-        except Exception as error:  # noqa: BLE001  (collected, then reported by the assert)
+        except Exception as error:  # collected, then reported by the assert
             errors.append(error)
 
     toggler = threading.Thread(target=toggle)
@@ -321,9 +321,9 @@ def test_small_edge_cases_give_pytorchs_answers_or_clear_errors():
 def test_numpy_functions_with_no_derivative_refuse_a_tensor_that_requires_grad():
     x = tg.Tensor([1.0, 2.0], requires_grad=True)
     assert np.exp(x).op == "exp" and np.where(x.data > 1, x, 0).op == "where"  # recorded
-    with pytest.raises(TypeError, match="np.sin on a tensor that requires grad"):
+    with pytest.raises(TypeError, match=r"np\.sin on a tensor that requires grad"):
         np.sin(x)
-    with pytest.raises(TypeError, match="np.linalg.norm|np.norm"):
+    with pytest.raises(TypeError, match=r"np\.(linalg\.)?norm"):
         np.linalg.norm(x)
     assert np.allclose(x, [1, 2]) and np.shape(x) == (2,)  # no float result: fine
     np.testing.assert_allclose(np.sin(x.detach()).data, np.sin([1.0, 2.0]))
