@@ -84,12 +84,15 @@ class Context:
     is a constant. Ops may also set small plain attributes (shapes, axes), which are not freed.
     """
 
-    op: type[Op]
-    parents: tuple[Any, ...] = ()
-    saved: tuple[Any, ...] | None = ()  # None once freed by a backward pass
-    recorded_at = 0  # the number of in-place changes made when the op was recorded
-    output: Callable[[], Any] | None = None  # the output, weakly: it holds this Context already
-    source: tuple[str, int, str] | None = None  # the user's line that made the op (detect_anomaly only)
+    # Slots for what every op has, and a __dict__ for an op's own small attributes (shapes, axes).
+    __slots__ = ("__dict__", "op", "output", "parents", "recorded_at", "saved", "source")
+
+    def __init__(self, op: type[Op], parents: tuple[Any, ...]) -> None:
+        self.op, self.parents = op, parents
+        self.saved: tuple[Any, ...] | None = ()  # None once freed by a backward pass
+        self.recorded_at = 0  # the number of in-place changes made when the op was recorded
+        self.output: Callable[[], Any] | None = None  # the output, weakly: it holds this Context already
+        self.source: tuple[str, int, str] | None = None  # the user's line that made the op (detect_anomaly)
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep arrays for backward; they are freed after it unless `retain_graph=True`."""

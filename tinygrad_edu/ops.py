@@ -353,11 +353,12 @@ class Transpose(Op):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, *, axes: tuple[int, ...]) -> np.ndarray:
         ctx.axes = axes
-        return np.transpose(x, axes)
+        return x.transpose(axes)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        return grad.transpose(tuple(np.argsort(ctx.axes)))
+        inverse = sorted(range(len(ctx.axes)), key=ctx.axes.__getitem__)  # where each axis went
+        return grad.transpose(tuple(inverse))
 
 
 class Expand(Op):
@@ -417,7 +418,7 @@ def scatter_add(values: Any, index: Any, shape: tuple[int, ...]) -> Any:
     """ScatterAdd's result: computed for an ndarray, recorded as the op for a Tensor (under
     create_graph), since NumPy has no function of its own for it that a Tensor could take over."""
     if isinstance(values, (np.ndarray, np.generic)):
-        return ScatterAdd.forward(Context(), values, index=index, shape=shape)
+        return ScatterAdd.forward(Context(ScatterAdd, ()), values, index=index, shape=shape)
     return values._scatter_add(index, shape)
 
 
@@ -463,7 +464,9 @@ class MatMul(Op):
         need_x, need_y = ctx.needs_input_grad
         x2 = x.reshape(1, -1) if x.ndim == 1 else x  # (k,) as a row (1, k)
         y2 = y.reshape(-1, 1) if y.ndim == 1 else y  # (k,) as a column (k, 1)
-        g = grad.reshape(*np.broadcast_shapes(x2.shape[:-2], y2.shape[:-2]), x2.shape[-2], y2.shape[-1])
+        g = grad
+        if x.ndim != 2 or y.ndim != 2:  # the gradient of a vector or batched product, as matrices
+            g = grad.reshape(*np.broadcast_shapes(x2.shape[:-2], y2.shape[:-2]), x2.shape[-2], y2.shape[-1])
         grad_x = grad_y = None
         if need_x:
             grad_x = unbroadcast(_matmul(g, y2.mT), x2.shape).reshape(x.shape)

@@ -76,11 +76,14 @@ def apply(op: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
     Nothing is recorded under `no_grad()`, when no input requires grad, or for an integer or bool
     result (the graph ends there, as in PyTorch).
     """
-    arrays = [t.data for t in inputs]
+    # The inputs' arrays, written out for the usual one or two inputs (this runs for every op, and
+    # a list comprehension is a function call of its own).
+    n = len(inputs)
+    arrays = (inputs[0].data,) if n == 1 else (inputs[0].data, inputs[1].data) if n == 2 else [t.data for t in inputs]
     debugging = switches.debugging  # strict_shapes() or detect_anomaly(): off in ordinary runs
     if debugging and switches.strict_shapes and op.broadcasts:
         _check_strict(op.name, arrays)
-    ctx = Context()
+    ctx = Context(op, inputs)
     try:
         result = op.forward(ctx, *arrays, **params)
     except (ValueError, IndexError, TypeError) as error:
@@ -96,7 +99,6 @@ def apply(op: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
     for t in inputs:
         if t.requires_grad:
             if switches.grad_enabled and data.dtype.kind == "f":
-                ctx.op, ctx.parents = op, inputs
                 out._ctx, out.requires_grad = ctx, True
                 if ctx.saved:
                     ctx.recorded_at = changes[0]
@@ -836,9 +838,13 @@ def _var(x: Tensor, axis: Axis, keepdims: bool, correction: int) -> Tensor:
 def _minus_max(x: Tensor, axis: int) -> tuple[Tensor, np.ndarray]:
     """x - max(x) along `axis`, and that max: the shift that keeps exp() from overflowing. The
     max is a constant: softmax and friends don't change when it does."""
-    top = x.data.max(axis=axis, keepdims=True, initial=-np.inf)
-    top = np.where(np.isfinite(top), top, 0)  # a row of -inf stays -inf instead of becoming NaN
+    # Starting from the lowest finite number, a row of -inf (or an empty row) is shifted by a
+    # finite amount and stays -inf, instead of becoming -inf - -inf = NaN.
+    top = x.data.max(axis=axis, keepdims=True, initial=_LOWEST[x.data.dtype])
     return x - top, top
+
+
+_LOWEST = {np.dtype(t): np.finfo(t).min for t in (np.float16, np.float32, np.float64)}
 
 
 def _softmax_axis(x: Tensor, axis: int, op: str) -> tuple[Tensor, int]:
@@ -1026,21 +1032,22 @@ def backward(
     `tinygrad_edu.viz.trace_backward`); without it nothing extra is recorded.
     """
     seed = _seed(root, gradient, "backward")
-    # Arrays that a new `.grad` must not take over: the caller's, and those given to a `.grad`
-    # already (Add passes one array to both of its inputs).
-    taken = {id(seed.data)}
+    # Arrays that a new `.grad` must not take over, by id: the caller's gradient (and the array it
+    # is a view of), and every array already given to a `.grad` (Add passes one array to both of
+    # its inputs, Cat hands out slices of one).
+    taken = {id(seed.data), id(seed.data.base)}
 
     def into_grad(t: Tensor, g: Any) -> None:
         if create_graph:
             t._grad = g if t._grad is None else t._grad + g
         elif t._grad is not None:
             t._grad = Tensor._wrap(np.asarray(t._grad.data + g))
-        else:  # a .grad owns its memory: copy only an array that is a view or held elsewhere
-            if type(g) is not np.ndarray:  # a NumPy scalar, from an op on 0-d arrays
-                g = np.asarray(g)
-            elif g.base is not None or id(g) in taken:
+        else:  # a .grad owns its memory, copied only when another holds it or it is read-only
+            g = np.asarray(g)  # a NumPy scalar, from an op on 0-d arrays, becomes a 0-d array
+            base = g.base
+            if id(g) in taken or (base is not None and (id(base) in taken or not g.flags.writeable)):
                 g = g.copy()
-            taken.add(id(g))
+            taken.update((id(g), id(g.base)))
             t._grad = Tensor._wrap(g)
 
     with set_grad_enabled(create_graph):
