@@ -554,6 +554,9 @@ def test_to_html_writes_one_self_contained_file(tmp_path):
     trace, path, page = _player(tmp_path)
     assert path == tmp_path / "deep" / "player.html"
     assert [p.name for p in path.parent.iterdir()] == ["player.html"]  # written atomically: no temporary left
+    ordinary = tmp_path / "ordinary.txt"
+    ordinary.write_text("")
+    assert path.stat().st_mode & 0o777 == ordinary.stat().st_mode & 0o777  # not private: a player is shared
     assert page.count('<div class="frame"') == len(trace.steps) + 1 == page.count("<svg")
     assert 'id="step-title"' in page and 'id="step-text"' in page
     # nothing is fetched: no external script, style, font, image or link
