@@ -170,7 +170,7 @@ def test_graph_trace_writes_the_player_of_the_same_network(tmp_path: Path, capsy
     frames = player_frames(page)
     assert len(frames) == steps + 1 == page.count("<svg")  # the forward graph, then a frame per step
     assert [f["title"] for f in frames[:2]] == ["The forward graph", "Step 0: mul"]
-    assert "layers.0.weight" in page and "MLP [3, 4, 2], a batch of 5" in page
+    assert "layers.0.weight" in page and "MLP 3 → 4 → 2, a random batch of 5" in page
     assert graph.read_bytes() == alone.read_bytes()  # the forward graph is drawn before the backward pass
     assert sorted(p.name for p in player.parent.iterdir()) == ["backprop.html"]  # no temporary file left
 

@@ -114,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
             outputs.stage(out).write_bytes(data)
             if trace is not None:
                 trace.to_html(
-                    outputs.stage(args.trace), title=f"Watching backprop: MLP {sizes}, a batch of {args.batch}"
+                    outputs.stage(args.trace),
+                    title=f"Watching backprop: MLP {' → '.join(map(str, sizes))}, a random batch of {args.batch}",
                 )
         except DotNotFoundError as error:
             if trace is not None:
