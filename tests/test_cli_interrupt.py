@@ -7,11 +7,12 @@ byte for byte): never a mix, never a truncated file, never a temporary file left
 
 The moments: during an epoch (after the first epoch's line), and each step of writing the
 outputs, found by watching `--out` from outside: the model written to its temporary file (the
-plot and the graph are still to come), the plot written (the graph to come), the graph
-written (the last step before the renames), and the summary printed (the interpreter's
-shutdown to come); each of these plus a random delay of up to 20 ms, so that repeated runs
-sample the whole of each step. The microseconds of the renames themselves are too short to
-hit from outside; test_cli_outputs.py interrupts them in-process.
+plot, the graph and the backprop player are still to come), the plot written (the graph and
+the player to come), the graph written (the player, the last before the renames, to come),
+and the summary printed (the interpreter's shutdown to come); each of these plus a random
+delay of up to 20 ms, so that repeated runs sample the whole of each step. The microseconds
+of the renames themselves are too short to hit from outside; test_cli_outputs.py interrupts
+them in-process.
 
 Each run is a Python process that imports scikit-learn and matplotlib (2-4 s on this shared
 machine); the four runs of the writing steps go in parallel.

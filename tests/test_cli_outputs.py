@@ -9,7 +9,10 @@ test_cli_interrupt.py; here the set's mechanics are checked in-process.
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -139,6 +142,95 @@ def test_graph_replaces_its_file_whole(tmp_path: Path, capsys) -> None:
     out.write_text("old")
     assert main(["graph", "--format", "dot", "--out", str(out)]) == 0
     assert out.read_text().startswith("digraph") and sorted(p.name for p in tmp_path.iterdir()) == ["g.gv"]
+
+
+# ---------------------------------------------------------------- graph --trace: the backprop player
+
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the player's pictures need Graphviz's dot")
+
+
+def player_frames(page: str) -> list[dict]:
+    return json.loads(re.search(r'<script type="application/json" id="frames-data">(.*?)</script>', page, re.S)[1])[
+        "frames"
+    ]
+
+
+@needs_dot
+def test_graph_trace_writes_the_player_of_the_same_network(tmp_path: Path, capsys) -> None:
+    alone = tmp_path / "alone.svg"
+    assert main(["graph", "--out", str(alone)]) == 0
+    capsys.readouterr()
+    graph, player = tmp_path / "graph.svg", tmp_path / "players" / "backprop.html"
+    status, out, err, _ = run(["graph", "--out", str(graph), "--trace", str(player)], capsys)
+    assert (status, err) == (0, "")
+    steps = int(re.search(r"wrote .*backprop\.html: the backprop player, backward\(\) in (\d+) steps", out)[1])
+    page = player.read_text(encoding="utf-8")
+    assert 'id="step-title"' in page and 'id="step-text"' in page
+    frames = player_frames(page)
+    assert len(frames) == steps + 1 == page.count("<svg")  # the forward graph, then a frame per step
+    assert [f["title"] for f in frames[:2]] == ["The forward graph", "Step 0: mul"]
+    assert "layers.0.weight" in page and "MLP 3 → 4 → 2, a random batch of 5" in page
+    assert graph.read_bytes() == alone.read_bytes()  # the forward graph is drawn before the backward pass
+    assert sorted(p.name for p in player.parent.iterdir()) == ["backprop.html"]  # no temporary file left
+
+
+@needs_dot
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_graph_trace_runs_backward_once(direction: str, tmp_path: Path, capsys, monkeypatch) -> None:
+    import tinygrad_edu as tg
+    from tinygrad_edu.viz import trace as trace_module
+
+    calls = []
+    engine, method = trace_module.backward, tg.Tensor.backward
+    monkeypatch.setattr(trace_module, "backward", lambda *a, **k: calls.append("trace") or engine(*a, **k))
+    monkeypatch.setattr(tg.Tensor, "backward", lambda *a, **k: calls.append("Tensor.backward") or method(*a, **k))
+    out = tmp_path / "graph.gv"
+    argv = ["graph", "--direction", direction, "--out", str(out), "--trace", str(tmp_path / "p.html")]
+    status, _, err, _ = run(argv, capsys)
+    assert (status, err, calls) == (0, "", ["trace"])
+    if direction == "backward":  # the graph was kept (retain_graph): the picture says what each op saved
+        assert "saved " in out.read_text()
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("folder", "--trace: {tmp}/folder is a folder, so a file cannot be written there"),
+        ("file/p.html", "--trace: {tmp}/file is a file, where a folder is expected"),
+        ("graph.svg", "--trace: {tmp}/graph.svg is also the --out file; give the player a file of its own"),
+    ],
+)
+def test_graph_trace_to_a_bad_path_is_a_usage_error(target: str, message: str, tmp_path: Path, capsys) -> None:
+    (tmp_path / "file").write_text("my notes")
+    (tmp_path / "folder").mkdir()
+    status, out, err, seconds = run(
+        ["graph", "--out", str(tmp_path / "graph.svg"), "--trace", str(tmp_path / target)], capsys
+    )
+    assert (status, out) == (2, "")
+    assert err == f"tinygrad-edu graph: error: {message.format(tmp=tmp_path)}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder"]  # nothing written, not even --out
+    assert (tmp_path / "file").read_text() == "my notes" and seconds < 1.0
+
+
+def test_graph_trace_in_an_unwritable_folder(unwritable, tmp_path: Path, capsys) -> None:
+    folder, cannot_write, _ = unwritable
+    status, out, err, _ = run(
+        ["graph", "--out", str(tmp_path / "graph.svg"), "--trace", str(folder / "p.html")], capsys
+    )
+    assert (status, out) == (2, "")
+    assert err == f"tinygrad-edu graph: error: --trace: cannot write in the folder {folder} ({cannot_write})\n"
+    assert not (tmp_path / "graph.svg").exists()
+
+
+def test_graph_trace_without_dot_says_how_to_install_it(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))
+    status, out, err, _ = run(
+        ["graph", "--format", "dot", "--out", str(tmp_path / "g.gv"), "--trace", str(tmp_path / "p.html")], capsys
+    )
+    assert (status, out) == (1, "")
+    assert "apt-get install graphviz" in err and "The player (--trace) draws its frames with it." in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # neither file: the set is written whole or not at all
 
 
 # ---------------------------------------------------------------- the set, in-process

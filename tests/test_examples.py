@@ -26,6 +26,7 @@ EXPECTED = {
     "graph_of_mlp.py": ["nodes in the graph of MLP([3, 4, 2])", "mlp-forward", "mlp-backward"],
     "activation_stats.py": ["layer 1 (512)", "layer 4 (10, logits)", "Kaiming:", "activation_stats.png"],
     "custom_op.py": ["gradcheck(SiLU): backward agrees", "gradcheck(WrongSiLU) caught the wrong backward"],
+    "watch_backprop.py": ["backward() ran 11 steps", "∂L/∂Z₁ = ∂L/∂A₁ ⊙ 1[Z₁ > 0]", "[[0.147     0     0 0.939]]"],
 }
 
 

@@ -25,7 +25,8 @@ def test_the_notebook_runs_and_shows_the_player(tmp_path):
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     texts = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
-    assert "(7, 'relu')" in texts and "∂L/∂Z₁ = ∂L/∂H ⊙ 1[Z₁ > 0]" in texts
+    assert "(7, 'relu')" in texts and "∂L/∂Z₁ = ∂L/∂A₁ ⊙ 1[Z₁ > 0]" in texts
+    assert "[[0.147     0     0 0.939]]" in texts  # δ₁ of the backprop page's worked example
     pictures = [o["data"]["image/svg+xml"] for o in outputs if "image/svg+xml" in o.get("data", {})]
     assert len(pictures) == 1 and "▶ step 7: relu" in pictures[0]
     (player,) = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]

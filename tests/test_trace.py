@@ -5,10 +5,12 @@ and the HTML player as a file. The player in a real browser is in test_player_br
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,7 +84,7 @@ def test_explain_shows_where_gradients_meet_and_are_added():
     text = trace_backward(c).explain()
     paragraphs = text.split("\n\n")
     assert [p.splitlines()[0] for p in paragraphs] == ["Step 0: add  (c = b + b)", "Step 1: add  (b = a + a)"]
-    assert "Arrived: ∂L/∂c = 1  (the seed: backward() starts here)" in paragraphs[0]
+    assert "Arrived: ∂L/∂c = 1  (the seed: backward() starts here, at c = 4)" in paragraphs[0]
     assert "b is used twice by this op, so its gradients are added: ∂L/∂b = 1 + 1 = 2" in paragraphs[0]
     assert "Arrived: ∂L/∂b = 1 + 1 = 2  (the gradients from the 2 uses of b were added)" in paragraphs[1]
     assert "a is used twice by this op, so its gradients are added: ∂L/∂a = 2 + 2 = 4" in paragraphs[1]
@@ -144,6 +146,29 @@ def test_partial_gradients_say_how_many_arrived():
     first = min(s.index for s in trace.steps if s.op in ("exp", "tanh"))
     (row,) = [r[-1] for r in rows_of(trace.draw(first).source).values() if r[0] == "h"]
     assert row.endswith("(1 of 2 arrived)")
+
+
+def test_a_small_matrix_gradient_is_drawn_a_row_per_line_and_a_large_one_summarised():
+    w = tg.Tensor(np.arange(6.0).reshape(3, 2), requires_grad=True, name="W")
+    v = tg.Tensor(np.ones((9, 5)), requires_grad=True, name="V")
+    trace = trace_backward((w**2).sum() + (v * 2.0).sum())
+    rows = {r[0]: r for r in rows_of(trace.draw().source).values()}
+    assert rows["W"][-4:] == ["∂L/∂W =", "[0, 2]", "[4, 6]", "[8, 10]"]  # ∂(w²)/∂w = 2w, row by row
+    assert rows["V"][-1] == "∂L/∂V = min 2  mean 2  max 2"  # 9 rows: summarised
+    before = {r[0]: r for r in rows_of(trace.draw(-1).source).values()}
+    assert before["W"][-4:] == ["∂L/∂W: not reached yet", "", "", ""]  # as many lines: the node keeps its size
+
+
+def test_the_transpose_of_a_named_matrix_is_named_with_a_t():
+    W = tg.Tensor(np.ones((2, 3)), requires_grad=True, name="W₂")
+    A = tg.Tensor(np.ones((4, 3)), name="A₁")
+    trace = trace_backward((A @ W.T).sum())
+    assert [trace.symbol(s.tensor) for s in trace.steps] == ["L", "t1", "W₂ᵀ"]
+    text = trace.explain()
+    assert "Step 1: matmul  (t1 = A₁ @ W₂ᵀ)" in text and "∂L/∂W₂ᵀ = A₁ᵀ ∂L/∂t1" in text
+    assert "∂L/∂W₂ = (∂L/∂W₂ᵀ)ᵀ" in text
+    x = tg.Tensor(np.ones((2, 3, 4)), requires_grad=True, name="x")
+    assert "xᵀ" not in trace_backward(x.transpose(2, 0, 1).sum()).explain()  # ᵀ only for a matrix
 
 
 def test_draw_checks_its_arguments():
@@ -370,63 +395,112 @@ def test_every_gradient_of_a_trace_equals_pytorch_retain_grad(name, float64):
             np.testing.assert_allclose(trace.grad_of(leaves[key]), expected, rtol=1e-10, atol=1e-12, err_msg=key)
 
 
-# ---------------------------------------------------------------- the network of docs/backprop.md
+# ---------------------------------------------------------------- the worked example of docs/backprop.md
+
+BACKPROP_PAGE = Path(__file__).resolve().parent.parent / "docs" / "backprop.md"
 
 
-def backprop_page_network():
-    """The 3→4→2 network of docs/backprop.md, with its seed, and its hand-derived gradients."""
-    rng = np.random.default_rng(0)
-    B, d, h, k = 8, 3, 4, 2
-    X = rng.standard_normal((B, d))
-    Y = rng.standard_normal((B, k))
-    W1, b1 = rng.standard_normal((h, d)) * 0.5, np.zeros(h)
-    W2, b2 = rng.standard_normal((k, h)) * 0.5, np.zeros(k)
-    n = B * k
+def _page_constants(page: str, target: str) -> list:
+    """The lists that the page's first line `target = tg.Tensor([...], ...)` (or `x, y = tg.Tensor(...),
+    tg.Tensor(...)`) passes to Tensor: the weights of its worked example, as the page has them."""
+    for line in page.splitlines():
+        if line.startswith(f"{target} = tg.Tensor("):
+            value = ast.parse(line).body[0].value
+            calls = value.elts if isinstance(value, ast.Tuple) else [value]
+            return [ast.literal_eval(call.args[0]) for call in calls]
+    raise AssertionError(f"docs/backprop.md no longer has a line {target} = tg.Tensor(...): update this test")
+
+
+def _page_table_value(page: str, row: str) -> list[str]:
+    """The numbers, as written, in the last column of the worked example's table row whose first
+    column has `row`."""
+    (line,) = [line for line in page.splitlines() if line.startswith("| $") and row in line.split("|")[1]]
+    return re.findall(r"-?\d+(?:\.\d+)?", line.split("|")[-2])
+
+
+def _printed(text: str, left: str) -> list[str]:
+    """The numbers explain() prints after the first `left = ` followed by a value (not a formula):
+    on that line, and on the rows of a matrix below it (its shape, `(1 × 4)`, left out)."""
+    lines = text.splitlines()
+    value = re.compile(rf"^\s*{re.escape(left)} = (\(\d+ × \d+\)|-?\d|\[)")  # a value, not a formula
+    start = next(i for i, line in enumerate(lines) if value.match(line))
+    shown = [re.sub(r"\(\d+ × \d+\)", "", lines[start].split(" = ", 1)[1].split("  (")[0])]
+    for line in lines[start + 1 :]:
+        if not line.lstrip().startswith("["):
+            break
+        shown.append(line)
+    return re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?", " ".join(shown))
+
+
+def backprop_page_example():
+    """The 3 → 4 → 2 worked example of docs/backprop.md as the page has it now (its weights read
+    from its code, one example as a row: a batch of B = 1), traced with the names of the docs'
+    notation; and what the page derives by hand, read from its table."""
+    page = BACKPROP_PAGE.read_text(encoding="utf-8")
+    (W1,), (b1,), (W2,), (b2,) = (_page_constants(page, name) for name in ("W1", "b1", "W2", "b2"))
+    W1, W2 = tg.Tensor(W1, requires_grad=True, name="W₁"), tg.Tensor(W2, requires_grad=True, name="W₂")
+    b1, b2 = tg.Tensor(b1, requires_grad=True, name="b₁"), tg.Tensor(b2, requires_grad=True, name="b₂")
+    x, y = _page_constants(page, "x, y")
+    X, Y = tg.Tensor([x], name="X"), tg.Tensor([y], name="Y")
     Z1 = X @ W1.T + b1
-    H = np.maximum(Z1, 0)
-    Y_hat = H @ W2.T + b2
-    delta2 = (2 / n) * (Y_hat - Y)
-    hand = {
-        "Ŷ": delta2,
-        "W₂": delta2.T @ H,
-        "b₂": delta2.sum(axis=0),
-        "H": delta2 @ W2,
-        "Z₁": (delta2 @ W2) * (Z1 > 0),
-    }
-    hand["W₁"] = hand["Z₁"].T @ X
-    hand["b₁"] = hand["Z₁"].sum(axis=0)
-
-    params = {
-        n_: tg.Tensor(v, requires_grad=True, name=n_) for n_, v in {"W₁": W1, "b₁": b1, "W₂": W2, "b₂": b2}.items()
-    }
-    Z1_t = tg.Tensor(X, name="X") @ params["W₁"].T + params["b₁"]
-    Z1_t.name = "Z₁"
-    H_t = Z1_t.relu()
-    H_t.name = "H"
-    Y_hat_t = H_t @ params["W₂"].T + params["b₂"]
-    Y_hat_t.name = "Ŷ"
-    loss = ((Y_hat_t - tg.Tensor(Y, name="Y")) ** 2).mean()
+    Z1.name = "Z₁"
+    A1 = Z1.relu()
+    A1.name = "A₁"
+    Y_hat = A1 @ W2.T + b2
+    Y_hat.name = "Ŷ"
+    loss = ((Y_hat - Y) ** 2).mean()
     loss.name = "L"
-    tensors = {**params, "Z₁": Z1_t, "H": H_t, "Ŷ": Y_hat_t}
-    return loss, tensors, hand
+    tensors = {"W₁": W1, "b₁": b1, "W₂": W2, "b₂": b2, "Z₁": Z1, "A₁": A1, "Ŷ": Y_hat, "L": loss}
+    by_hand = {  # the numbers as the page writes them
+        "L": _page_table_value(page, r"L = \frac{1}{2}"),
+        "Ŷ": _page_table_value(page, r"\delta_2 = \hat y - y"),  # δ₂ = ∂L/∂ŷ (= ∂L/∂z₂)
+        "W₂": _page_table_value(page, r"\partial L / \partial W_2"),
+        "A₁": _page_table_value(page, r"\partial L / \partial a_1"),
+        "Z₁": _page_table_value(page, r"\delta_1 = "),  # δ₁ = ∂L/∂z₁
+    }
+    return loss, tensors, by_hand
 
 
 def test_explain_prints_the_numbers_the_backprop_page_derives_by_hand():
-    loss, tensors, hand = backprop_page_network()
+    loss, tensors, by_hand = backprop_page_example()
+    assert by_hand["L"] == ["0.7165"] and by_hand["Ŷ"] == ["-0.13", "-1.19"]  # the table was read
     trace = trace_backward(loss)
     text = trace.explain()
-    for name, value in hand.items():
-        np.testing.assert_allclose(trace.grad_of(tensors[name]), value, rtol=1e-12, atol=1e-15)
-        printed = format_array(value)
-        assert printed in text, f"∂L/∂{name} as derived by hand:\n{printed}\nis not in explain()"
+    assert f"(the seed: backward() starts here, at L = {by_hand['L'][0]})" in text
+    for name in ("Ŷ", "W₂", "A₁", "Z₁"):
+        page_numbers = np.array(by_hand[name], dtype=float)
+        np.testing.assert_allclose(trace.grad_of(tensors[name]).reshape(-1), page_numbers, atol=5e-5, err_msg=name)
+        # explain() prints them as the page writes them, digit for digit
+        assert _printed(text, f"∂L/∂{name}") == by_hand[name], f"∂L/∂{name}:\n{text}"
     # The formulas in the docs' notation, with this network's names.
-    assert "∂L/∂Z₁ = ∂L/∂H ⊙ 1[Z₁ > 0]" in text
+    assert "Step 7: relu  (A₁ = relu(Z₁))" in text and "∂L/∂Z₁ = ∂L/∂A₁ ⊙ 1[Z₁ > 0]" in text
     assert "∂L/∂b₁ = ∂L/∂Z₁, summed over axis 0 back to the shape (4,) of b₁ (b₁ was broadcast)" in text
-    assert "∂L/∂H = ∂L/∂t4 t3ᵀ" in text and "∂L/∂W₂ = (∂L/∂t3)ᵀ" in text  # t3 = W₂ᵀ, t4 = H t3
+    assert "Step 5: matmul  (t2 = A₁ @ W₂ᵀ)" in text  # the .T of A₁ @ W₂.T is called W₂ᵀ
+    assert "∂L/∂A₁ = ∂L/∂t2 W₂" in text and "∂L/∂W₂ᵀ = A₁ᵀ ∂L/∂t2" in text and "∂L/∂W₂ = (∂L/∂W₂ᵀ)ᵀ" in text
     paragraphs = text.split("\n\n")
-    assert len(paragraphs) == len(trace.steps)
+    assert len(paragraphs) == len(trace.steps) == 11
     for step, paragraph in zip(trace.steps, paragraphs):
         assert paragraph.startswith(f"Step {step.index}: {step.op}  (")
+
+
+def test_the_backprop_page_network_in_float64_against_the_general_formulas(float64):
+    """The same trace on a batch of 8 random examples, against the page's five formulas."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((8, 3)), rng.standard_normal((8, 2))
+    W1, W2 = rng.standard_normal((4, 3)) * 0.5, rng.standard_normal((2, 4)) * 0.5
+    b1, b2 = rng.standard_normal(4) * 0.1, rng.standard_normal(2) * 0.1
+    Z1 = X @ W1.T + b1
+    delta2 = 2 / Y.size * (np.maximum(Z1, 0) @ W2.T + b2 - Y)
+    delta1 = (delta2 @ W2) * (Z1 > 0)
+    params = [tg.Tensor(v, requires_grad=True) for v in (W1, b1, W2, b2)]
+    Z1_t = X @ params[0].T + params[1]
+    Y_hat_t = Z1_t.relu() @ params[2].T + params[3]
+    trace = trace_backward(((Y_hat_t - Y) ** 2).mean())
+    np.testing.assert_allclose(trace.grad_of(Y_hat_t), delta2, rtol=1e-12)
+    np.testing.assert_allclose(trace.grad_of(Z1_t), delta1, rtol=1e-12, atol=1e-15)
+    hand = [delta1.T @ X, delta1.sum(0), delta2.T @ np.maximum(Z1, 0), delta2.sum(0)]
+    for p, g in zip(params, hand):
+        np.testing.assert_allclose(trace.grad_of(p), g, rtol=1e-12, atol=1e-15)
 
 
 # ---------------------------------------------------------------- the formula table
@@ -480,6 +554,9 @@ def test_to_html_writes_one_self_contained_file(tmp_path):
     trace, path, page = _player(tmp_path)
     assert path == tmp_path / "deep" / "player.html"
     assert [p.name for p in path.parent.iterdir()] == ["player.html"]  # written atomically: no temporary left
+    ordinary = tmp_path / "ordinary.txt"
+    ordinary.write_text("")
+    assert path.stat().st_mode & 0o777 == ordinary.stat().st_mode & 0o777  # not private: a player is shared
     assert page.count('<div class="frame"') == len(trace.steps) + 1 == page.count("<svg")
     assert 'id="step-title"' in page and 'id="step-text"' in page
     # nothing is fetched: no external script, style, font, image or link

@@ -123,6 +123,14 @@ def test_outputs_written(digits_run: tuple[int, str, Path]) -> None:
         assert label in text, label
     if graph.suffix == ".svg":
         assert "<svg" in text and text.count('class="cluster"') >= 5  # one box per layer call
+    # the backprop player of the same batch (the text of the pass when `dot` is missing)
+    if shutil.which("dot"):
+        page = (out / "backprop.html").read_text(encoding="utf-8")
+        assert 'id="step-title"' in page and "Step 0: mul" in page and "MLP 64 → 256 → 128 → 10" in page
+        assert "∂L/∂layers.0.weight = (∂L/∂layers.0.weightᵀ)ᵀ" in page  # the last step reaches the first layer
+        assert "  backprop.html  backward() on that batch, step by step" in output
+    else:
+        assert "∂L/∂layers.0.weight" in (out / "backprop.txt").read_text(encoding="utf-8")
 
 
 def test_same_seed_same_run() -> None:
@@ -205,16 +213,35 @@ def test_sgd_and_custom_hidden_on_digits(tmp_path: Path) -> None:
     assert result.config.lr == 1e-3  # adam's default when the recipe's optimizer (sgd) is overridden
     assert result.history.test_acc[-1] > 0.5  # 3 epochs at Adam's lr: learning, not finished
     if importlib.util.find_spec("matplotlib") is not None:
+        grads = [p.grad for p in result.model.parameters()]
         paths = save_outputs(result, tmp_path / "nested" / "out")
+        assert all(p.grad is g for p, g in zip(result.model.parameters(), grads))  # the player's backward left none
         graph = "graph.svg" if shutil.which("dot") else "graph.dot"
+        player = "backprop.html" if shutil.which("dot") else "backprop.txt"
         assert {name: path.name for name, path in paths.items()} == {
             "model.npz": "model.npz",
             "training.png": "training.png",
             "graph.svg": graph,
+            "backprop.html": player,
         }
         assert sorted(p.name for p in (tmp_path / "nested" / "out").iterdir()) == sorted(
-            [graph, "model.npz", "training.png"]
+            [graph, "model.npz", "training.png", player]
         )
+
+
+@needs_sklearn
+@needs_matplotlib
+def test_without_dot_the_outputs_are_the_dot_source_and_the_steps_as_text(tmp_path: Path, monkeypatch) -> None:
+    result = run_training(TrainConfig(dataset="digits", hidden=[8], epochs=1), log=None)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "backprop.html").write_text("the player of an earlier run")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))
+    paths = save_outputs(result, out)
+    assert (paths["graph.svg"].name, paths["backprop.html"].name) == ("graph.dot", "backprop.txt")
+    assert sorted(p.name for p in out.iterdir()) == ["backprop.txt", "graph.dot", "model.npz", "training.png"]
+    text = (out / "backprop.txt").read_text(encoding="utf-8")
+    assert text.startswith("Step 0: mul  (loss = ") and "∂L/∂layers.0.weight = (∂L/∂layers.0.weightᵀ)ᵀ" in text
 
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")

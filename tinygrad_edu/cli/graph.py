@@ -4,12 +4,15 @@ Builds an MLP with random weights, runs a random batch through it, takes the sof
 cross-entropy loss, and draws the graph with `tinygrad_edu.viz.draw_graph`: one box per layer
 call, the parameters named as in `model.named_parameters()`, every tensor with its shape.
 Rendering SVG, PNG or PDF needs Graphviz's `dot` program; `--format dot` writes the DOT source
-and needs nothing else. `--out` is checked before anything is drawn, and the file is replaced
-whole or not at all.
+and needs nothing else. `--trace OUT.html` also writes the backprop player of the same network
+and batch (`tinygrad_edu.viz.trace_backward`: one HTML file, offline, a frame per step of
+backward()); it needs `dot` for its pictures. `--out` and `--trace` are checked before anything
+is drawn, and the files are replaced whole or not at all, both or neither.
 
     tinygrad-edu graph                                   # MLP 3 4 2, batch 5 -> graph.svg
     tinygrad-edu graph --sizes 784 256 10 --out mlp.png
     tinygrad-edu graph --direction backward --values --out backward.svg
+    tinygrad-edu graph --trace backprop.html             # graph.svg and the player
 """
 
 from __future__ import annotations
@@ -21,10 +24,10 @@ import numpy as np
 
 from tinygrad_edu import Tensor
 from tinygrad_edu.cli.args import add_network_arguments, add_seed_argument, check_sizes, positive_int
-from tinygrad_edu.cli.errors import CommandError
+from tinygrad_edu.cli.errors import CommandError, UsageError
 from tinygrad_edu.cli.outputs import OutputSet
 from tinygrad_edu.nn import MLP, Module, functional
-from tinygrad_edu.viz import DotNotFoundError, draw_graph
+from tinygrad_edu.viz import BackwardTrace, DotNotFoundError, GraphDrawing, draw_graph, trace_backward
 
 HELP = "draw the graph of an MLP's forward pass and loss (or its backward pass) to an SVG, PNG or PDF file"
 
@@ -52,6 +55,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--values", action="store_true", help="show values (small tensors) or min/mean/max")
     parser.add_argument("--max-nodes", type=positive_int, default=None, help="draw at most this many tensors and ops")
+    parser.add_argument(
+        "--trace",
+        type=Path,
+        default=None,
+        metavar="OUT.html",
+        help="also write the backprop player: backward() on this network and batch, step by step, "
+        "in one offline HTML file (needs dot)",
+    )
 
 
 def output_format(fmt: str | None, out: Path | None) -> tuple[str, Path]:
@@ -80,27 +91,57 @@ def example_loss(sizes: list[int], batch: int, seed: int) -> tuple[Module, Tenso
 def run(args: argparse.Namespace) -> int:
     sizes = check_sizes(args.sizes)
     fmt, out = output_format(args.format, args.out)
-    with OutputSet({"--out": [out]}) as outputs:
+    targets = {"--out": [out]}
+    if args.trace is not None:
+        if args.trace.resolve() == out.resolve():
+            raise UsageError(f"--trace: {args.trace} is also the --out file; give the player a file of its own")
+        targets["--trace"] = [args.trace]
+    trace: BackwardTrace | None = None
+    with OutputSet(targets) as outputs:
         model, loss = example_loss(sizes, args.batch, args.seed)
-        if args.direction == "backward":
-            # retain_graph keeps what each op saved, so the picture can say how many bytes that is.
+        if args.direction == "forward":
+            graph = _draw(loss, model, args)  # before any backward: the forward pass alone
+        if args.trace is not None:
+            # The one backward pass, recorded; retain_graph keeps what each op saved, so that the
+            # backward picture can say how many bytes that is.
+            trace = trace_backward(loss, retain_graph=args.direction == "backward", params=model)
+        elif args.direction == "backward":
             loss.backward(retain_graph=True)
-        graph = draw_graph(
-            loss,
-            params=model,
-            direction=args.direction,
-            rankdir=args.rankdir,
-            show_values=args.values,
-            max_nodes=args.max_nodes,
-        )
+        if args.direction == "backward":
+            graph = _draw(loss, model, args)
         try:
             data = graph.source.encode() if fmt == "dot" else graph.pipe(format=fmt)
+            outputs.stage(out).write_bytes(data)
+            if trace is not None:
+                trace.to_html(
+                    outputs.stage(args.trace),
+                    title=f"Watching backprop: MLP {' → '.join(map(str, sizes))}, a random batch of {args.batch}",
+                )
         except DotNotFoundError as error:
-            raise CommandError(f"{error}\nOr write the DOT source, which needs no `dot`: --format dot") from None
-        outputs.stage(out).write_bytes(data)
+            if trace is not None:
+                hint = "The player (--trace) draws its frames with it."
+            else:
+                hint = "Or write the DOT source, which needs no `dot`: --format dot"
+            raise CommandError(f"{error}\n{hint}") from None
     hidden = f", {graph.hidden_nodes:,} more not drawn" if graph.hidden_nodes else ""
     print(
         f"wrote {out}: the {args.direction} graph of MLP {sizes} with cross-entropy loss on a batch of "
         f"{args.batch} (a graph of {graph.total_nodes} tensors and ops{hidden}; {len(data):,} bytes of {fmt})"
     )
+    if trace is not None:
+        print(
+            f"wrote {args.trace}: the backprop player, backward() in {len(trace.steps)} steps "
+            "(open it in a browser; → steps, space plays)"
+        )
     return 0
+
+
+def _draw(loss: Tensor, model: Module, args: argparse.Namespace) -> GraphDrawing:
+    return draw_graph(
+        loss,
+        params=model,
+        direction=args.direction,
+        rankdir=args.rankdir,
+        show_values=args.values,
+        max_nodes=args.max_nodes,
+    )

@@ -2,8 +2,10 @@
 
 Shows a progress bar per epoch (plain lines when the output is not a terminal), prints the
 train loss, test loss, test accuracy and time of every epoch, and writes to `--out` the model
-(`model.npz`), the loss and accuracy curves (`training.png`) and the forward graph of a small
-batch through the model and the loss (`graph.svg`).
+(`model.npz`), the loss and accuracy curves (`training.png`), the forward graph of a small
+batch through the model and the loss (`graph.svg`), and the backprop player of that batch
+(`backprop.html`: backward() through the trained network step by step, one offline HTML file;
+`tinygrad_edu.viz.trace_backward`).
 
     tinygrad-edu train                                           # digits, offline, a few seconds
     tinygrad-edu train --dataset mnist --data-dir ../shared/data/mnist
@@ -30,11 +32,12 @@ import tinygrad_edu as tg
 from tinygrad_edu.cli.args import add_seed_argument, non_negative_float, positive_float, positive_int
 from tinygrad_edu.cli.errors import CommandError, UsageError
 from tinygrad_edu.cli.outputs import OutputSet
-from tinygrad_edu.cli.plots import forward_graph, plot_history, require_matplotlib
+from tinygrad_edu.cli.plots import forward_graph, plot_history, require_matplotlib, sample_loss
 from tinygrad_edu.cli.recipes import DATASETS, DEFAULT_LR, MODELS, OPTIMIZERS, RECIPES, SCHEDULES, TrainConfig
 from tinygrad_edu.cli.training import SAMPLE_SIZE, TrainResult, run_training
 from tinygrad_edu.data import DatasetError
-from tinygrad_edu.viz import DotNotFoundError
+from tinygrad_edu.viz import DotNotFoundError, trace_backward
+from tinygrad_edu.viz.player import player_html
 
 HELP = "train a network on digits (offline), MNIST or Fashion-MNIST; write the model, a plot and the graph"
 
@@ -81,11 +84,34 @@ def _write_graph(result: TrainResult, outputs: OutputSet, target: Path) -> Path:
     return target
 
 
+def _write_player(result: TrainResult, outputs: OutputSet, target: Path) -> Path:
+    """The backprop player of the same batch as the graph, or the text of the pass in `backprop.txt`
+    when Graphviz's `dot` is not installed. The model's `.grad`s are left as training left them."""
+    X, y = result.sample
+    parameters = list(result.model.parameters())
+    grads = [p.grad for p in parameters]
+    try:
+        trace = trace_backward(sample_loss(result.model, X, y), params=result.model)
+    finally:
+        for p, grad in zip(parameters, grads):
+            p.grad = grad
+    title = f"Watching backprop: {result.describe_model()}, a batch of {len(y)} {result.config.dataset} test images"
+    try:
+        page = player_html(trace, title=title)  # drawn before anything is staged
+    except DotNotFoundError:
+        text = target.with_suffix(".txt")
+        outputs.stage(text, instead_of=target).write_text(trace.explain() + "\n", encoding="utf-8")
+        return text
+    outputs.stage(target).write_text(page, encoding="utf-8")
+    return target
+
+
 # In the order they are written: the model first, as it is the one that matters most.
 OUTPUTS = (
     Output("model.npz", "the trained weights (tinygrad_edu.load, then model.load_state_dict)", _write_model),
     Output("training.png", "loss and accuracy per epoch", _write_plot),
     Output("graph.svg", f"the forward graph of a batch of {SAMPLE_SIZE} through the model and the loss", _write_graph),
+    Output("backprop.html", "backward() on that batch, step by step: open it in a browser", _write_player),
 )
 
 
@@ -216,8 +242,12 @@ def run(args: argparse.Namespace) -> int:
         except OSError as error:
             raise CommandError(f"could not write the outputs to {out}: {error}") from None
     print(f"test accuracy {100 * result.history.test_acc[-1]:.2f}%; outputs in {out}/:")
+    width = max(len(output.name) for output in OUTPUTS)
     for output in OUTPUTS:
         path = paths[output.name]
-        note = " (Graphviz's `dot` is missing: DOT source instead of SVG)" if path.suffix == ".dot" else ""
-        print(f"  {path.name:<13} {output.about}{note}")
+        note = {
+            ".dot": " (Graphviz's `dot` is missing: DOT source instead of SVG)",
+            ".txt": " (Graphviz's `dot` is missing: the steps as text instead of the player)",
+        }.get(path.suffix, "")
+        print(f"  {path.name:<{width}}  {output.about}{note}")
     return 0

@@ -2,13 +2,16 @@
 applied (one formula per input, in the notation of the docs), and the gradients it passed on.
 
 The formulas come from `RULES`, a table keyed by op name: one entry per primitive of the engine,
-read with the names of this step's tensors. An op not in the table (a custom `Function`) gets a
-generic line.
+read with the names of this step's tensors, which are those of the docs' notation table when the
+tensors are named so (`Z₁`, `A₁`, `W₂`: the layer number a subscript). An op not in the table (a
+custom `Function`) gets a generic line.
 
->>> print(formula("relu", "a¹", ("z¹",), 0))
-∂L/∂z¹ = ∂L/∂a¹ ⊙ 1[z¹ > 0]
->>> print(formula("matmul", "t3", ("x", "Wᵀ"), 1, ndims=(2, 2)))
-∂L/∂Wᵀ = xᵀ ∂L/∂t3
+>>> print(formula("relu", "A₁", ("Z₁",), 0))
+∂L/∂Z₁ = ∂L/∂A₁ ⊙ 1[Z₁ > 0]
+>>> print(formula("matmul", "t4", ("A₁", "W₂ᵀ"), 0, ndims=(2, 2)))
+∂L/∂A₁ = ∂L/∂t4 W₂
+>>> print(formula("matmul", "t4", ("A₁", "W₂ᵀ"), 1, ndims=(2, 2)))
+∂L/∂W₂ᵀ = A₁ᵀ ∂L/∂t4
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 FULL_ARRAY = 64  # arrays with at most this many elements are printed in full, others summarised
-DIGITS = 4  # significant digits of the numbers printed
+# Significant digits of the numbers printed: five, so that the numbers a learner works out by hand
+# with four decimals (the backprop page's -1.2495) come out as written.
+DIGITS = 5
 
 # ∂L/∂(input i) for each primitive, written with {out} (the op's result) and {a}, {b}, {c} (its
 # inputs, in argument order). ⊙ is the elementwise product, juxtaposition the matrix product.
@@ -75,11 +80,12 @@ def formula(op: str, out: str, inputs: Sequence[str], index: int, ndims: Sequenc
     rule = rules[index] if index < len(rules) else None
     if rule is None:
         return f"∂L/∂{inputs[index]} = what the backward of {op} returned for its input {index}"
-    return rule.format(**names)
+    # An input named W₂ᵀ (a transposed matrix) transposed again in the rule is W₂ itself.
+    return rule.format(**names).replace("ᵀᵀ", "")
 
 
 def forward_expression(op: str, out: str, inputs: Sequence[str]) -> str:
-    """How the step's tensor was computed: `t4 = t3 + b¹`, `a¹ = relu(z¹)`."""
+    """How the step's tensor was computed: `Z₁ = t2 + b₁`, `A₁ = relu(Z₁)`."""
     if op in _INFIX and len(inputs) == 2:
         return f"{out} = {inputs[0]} {_INFIX[op]} {inputs[1]}"
     return f"{out} = {op}({', '.join(inputs)})"
@@ -165,6 +171,7 @@ def paragraph(
     passed: Sequence[np.ndarray | None],
     before: Callable[[int], Sequence[tuple[int, np.ndarray]]],
     seed: bool = False,
+    value: np.ndarray | None = None,
 ) -> str:
     """One step of the pass as text.
 
@@ -173,7 +180,8 @@ def paragraph(
     gradient); `before(i)` gives the gradients that input i had received before it got this one,
     as (step, gradient): from earlier steps, or from an earlier input of this op (as in `a + a`),
     so that meeting gradients can be shown being added. `seed`: `out` is the root, and its
-    gradient is the seed of backward().
+    gradient is the seed of backward(); `value` is then the root's value (the loss), shown beside
+    the seed when it is a single number.
     """
     lines = [f"Step {index}: {op}  ({forward_expression(op, out, inputs)})"]
     if len(arrived) > 1:
@@ -183,7 +191,8 @@ def paragraph(
         else:
             lines.append("Arrived: " + equation(f"∂L/∂{out}", grad, f"  ({uses})"))
     elif seed:
-        lines.append("Arrived: " + equation(f"∂L/∂{out}", grad, "  (the seed: backward() starts here)"))
+        at = f", at {out} = {format_array(value)}" if value is not None and np.size(value) == 1 else ""
+        lines.append("Arrived: " + equation(f"∂L/∂{out}", grad, f"  (the seed: backward() starts here{at})"))
     else:
         lines.append("Arrived: " + equation(f"∂L/∂{out}", grad))
     lines.append("Chain rule:")

@@ -18,6 +18,8 @@ import numpy as np
 FONT = "Helvetica,Arial,sans-serif"
 FONT_SIZE = 10
 SMALL_TENSOR = 8  # tensors with at most this many elements show their values in a node
+LINE_HEIGHT = 13  # points: a line of a label of several lines (a little more than the text needs)
+LINES_INSET = 5  # points between the border of a node and a label of several lines
 
 
 @dataclass(frozen=True)
@@ -79,19 +81,35 @@ def text(value: str) -> str:
 class Row:
     """One line of a node's label."""
 
-    content: str  # plain text
+    content: str  # plain text; several lines (separated by "\n") are left-aligned, one below the other
     bold: bool = False
     color: str | None = None
     min_width: float | None = None  # points: keeps a node's size the same in every frame of a trace
 
     def markup(self) -> str:
-        body = text(self.content)
+        width = f' WIDTH="{round(self.min_width)}"' if self.min_width else ""
+        lines = self.content.split("\n")
+        if len(lines) == 1:
+            return f"<TR><TD{width}>{self._styled(lines[0])}</TD></TR>"
+        # Several lines (a matrix, a row per line): aligned on the left, a little in from the
+        # border, each in a cell of a fixed height. Graphviz sets bold text a little lower than
+        # regular, which would change the node's height from one frame of a trace to the next (and
+        # move the picture) if the lines were separated by <BR/>s.
+        block = "".join(f'<TR><TD HEIGHT="{LINE_HEIGHT}" ALIGN="LEFT">{self._styled(line)}</TD></TR>' for line in lines)
+        table = f'<TABLE BORDER="0" CELLPADDING="0" CELLSPACING="0">{block}</TABLE>'
+        if self.min_width:  # text_width counts the usual padding of 2 on each side; this one is wider
+            width = f' WIDTH="{round(self.min_width + 2 * (LINES_INSET - 2))}"'
+        return f'<TR><TD{width} CELLPADDING="{LINES_INSET}">{table}</TD></TR>'
+
+    def _styled(self, line: str) -> str:
+        if not line:
+            return ""  # Graphviz refuses an empty <B></B> or <FONT></FONT>
+        body = text(line)
         if self.bold:
             body = f"<B>{body}</B>"
         if self.color is not None:
             body = f'<FONT COLOR="{self.color}">{body}</FONT>'
-        width = f' WIDTH="{round(self.min_width)}"' if self.min_width else ""
-        return f"<TR><TD{width}>{body}</TD></TR>"
+        return body
 
 
 def table(rows: Sequence[Row | str], kind: str) -> str:
@@ -173,7 +191,8 @@ def _glyph(char: str) -> float:
 
 
 def text_width(content: str, font_size: float = FONT_SIZE, bold: bool = False) -> float:
-    """A slightly generous estimate of the width of a line of text, in points: a trace gives each
-    node the width of its widest text over all frames, so that nodes keep their size and the
-    picture does not move from one frame to the next."""
-    return 1.1 * (1.08 if bold else 1.0) * font_size * sum(_glyph(c) for c in content) + 4
+    """A slightly generous estimate of the width of a text (its widest line), in points: a trace
+    gives each node the width of its widest text over all frames, so that nodes keep their size
+    and the picture does not move from one frame to the next."""
+    widest = max(sum(_glyph(c) for c in line) for line in content.split("\n"))
+    return 1.1 * (1.08 if bold else 1.0) * font_size * widest + 4

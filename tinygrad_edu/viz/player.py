@@ -19,7 +19,7 @@ import html
 import json
 import math
 import os
-import tempfile
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
@@ -149,13 +149,15 @@ def write_player(trace: BackwardTrace, path: Path, **options: Any) -> Path:
     page = player_html(trace, **options)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # A new file of a name no one else uses ("x"), with the permissions of any file the user makes
+    # (tempfile.mkstemp's would be private: a player is meant to be shared).
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
+        with open(temporary, "x", encoding="utf-8") as file:
             file.write(page)
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     return path
 

@@ -23,6 +23,9 @@ from tinygrad_edu.viz.labels import GRAD_COLOR, MUTED_COLOR, Row, number, summar
 from tinygrad_edu.viz.options import DrawOptions
 
 SEED = -1  # the "step" that gives the root its gradient: the seed of backward()
+# A gradient matrix up to this size is drawn with its numbers, a row per line (a larger one, or one
+# of more dimensions, as min/mean/max), so that the weights of a small worked example can be read.
+MATRIX_ROWS, MATRIX_COLUMNS = 8, 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,6 +87,7 @@ def trace_backward(
         raise TypeError(f"trace_backward: expected the Tensor to run backward from, got {type(root).__name__}")
     options = DrawOptions(params=params)  # checks params now, before the pass runs
     order = autograd.toposort([root])  # the graph before backward: what the pictures show
+    value = np.array(root.data, copy=True)  # the loss as it was when backward() started
     parents: list[tuple[Tensor, ...]] = []
     steps: list[BackwardStep] = []
 
@@ -98,7 +102,7 @@ def trace_backward(
         seed = steps[0].grad
     else:  # a leaf: nothing to go back through, only the seed
         seed = np.ones_like(root.data) if gradient is None else np.array(np.asarray(gradient), dtype=root.dtype)
-    return BackwardTrace(root, steps, seed, order, parents, options)
+    return BackwardTrace(root, steps, seed, order, parents, options, value)
 
 
 class BackwardTrace:
@@ -127,8 +131,10 @@ class BackwardTrace:
         order: list[Tensor],
         parents: list[tuple[Tensor, ...]],
         options: DrawOptions,
+        root_value: np.ndarray | None = None,
     ) -> None:
         self.root, self.steps, self.seed = root, steps, seed
+        self._root_value = root_value
         self._order, self._parents, self._options = order, parents, options
         # id(tensor) -> the gradients it received: (step, position among the op's inputs, array)
         self._received: dict[int, list[tuple[int, int, np.ndarray]]] = {id(root): [(SEED, 0, seed)]}
@@ -162,16 +168,19 @@ class BackwardTrace:
 
     def _name_tensors(self) -> dict[int, str]:
         """Names from `params`, then `Tensor.name`; `L` for an unnamed root, a number's value for an
-        unnamed constant number, and t1, t2, ... (in the order they were computed) for the rest."""
+        unnamed constant number, `W₂ᵀ` for the unnamed transpose of a matrix `W₂` (the `.T` of
+        `X @ W₂.T`), and t1, t2, ... (in the order they were computed) for the rest."""
         params = self._options.param_names()
         symbols: dict[int, str] = {}
         count = 0
-        for t in self._order:
+        for t in self._order:  # inputs before the tensors made from them: a parent is named first
             name = params.get(id(t)) or t.name
             if name is None and t is self.root:
                 name = "L"
             if name is None and t._ctx is None and t.data.ndim == 0:
                 name = number(float(t.data)) if t.data.dtype.kind in "fiub" else str(t.data)
+            if name is None and t.op == "transpose" and t.ndim == 2 and getattr(t._ctx, "axes", None) == (1, 0):
+                name = symbols[id(t.parents[0])] + "ᵀ"
             if name is None:
                 count += 1
                 name = f"t{count}"
@@ -206,6 +215,7 @@ class BackwardTrace:
             passed=step.input_grads,
             before=before,
             seed=step.tensor is self.root,
+            value=self._root_value,
         )
 
     # ------------------------------------------------------------ the pictures
@@ -266,6 +276,9 @@ class BackwardTrace:
             name = self._symbols[id(t)]
             parts = [g for _, _, g in received]
             texts = [_grad_text(name, parts[:m], len(parts)) for m in range(len(parts) + 1)]
+            # As many lines in every frame (a matrix takes a line per row), so the node keeps its height.
+            lines = max(s.count("\n") for s in texts)
+            texts = [s + "\n" * (lines - s.count("\n")) for s in texts]
             width = max(text_width(s, bold=True) for s in texts)
             self._grad_texts[id(t)] = (texts, width)
         arrived = sum(1 for s, _, _ in received if s <= step)
@@ -301,12 +314,15 @@ def _grad_text(name: str, parts: Sequence[np.ndarray], expected: int) -> str:
     if not parts:
         return f"∂L/∂{name}: not reached yet"
     total = _total(parts)
+    arrived = f"  ({len(parts)} of {expected} arrived)" if len(parts) < expected else ""
+    if total.ndim == 2 and 1 < len(total) <= MATRIX_ROWS and total.shape[1] <= MATRIX_COLUMNS:
+        # A small matrix, a row per line: the picture stays narrow enough to read at a page's width.
+        summed = f" (sum of {len(parts)})" if len(parts) > 1 else ""
+        return f"∂L/∂{name} ={summed}{arrived}\n" + "\n".join(summary(row) for row in total)
     if len(parts) > 1 and all(np.size(p) == 1 for p in parts) and len(parts) <= 4:
         value = " + ".join(summary(np.asarray(p).reshape(())) for p in parts) + " = " + summary(total)
     elif len(parts) > 1:
         value = f"{summary(total)} (sum of {len(parts)})"
     else:
         value = summary(total)
-    if len(parts) < expected:
-        return f"∂L/∂{name} = {value}  ({len(parts)} of {expected} arrived)"
-    return f"∂L/∂{name} = {value}"
+    return f"∂L/∂{name} = {value}{arrived}"
