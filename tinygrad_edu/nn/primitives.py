@@ -1,0 +1,52 @@
+"""The one primitive op that `nn` needs beyond the engine's: `Erf`, for the exact GELU.
+
+Every layer of `nn` is a composition of Tensor ops, so its gradient comes from the primitives'.
+`erf` cannot be one: it is not a finite combination of exp, log, powers and the other
+primitives, so the exact GELU, 0.5·x·(1 + erf(x/√2)), needs it as an op of its own, with the
+derivative d/dx erf(x) = (2/√π)·e^(-x²). (Convolution and pooling did not need one: their
+im2col written with slices and `cat` costs about what a hand-written unfold primitive costs,
+forward and backward, at the sizes of a small CNN.)
+
+>>> import math
+>>> import tinygrad_edu as tg
+>>> x = tg.Tensor([0.5], requires_grad=True, dtype="float64")
+>>> y = Erf.apply(x)
+>>> y.backward(tg.Tensor([1.0], dtype="float64"))
+>>> round(y.item(), 12), round(x.grad.item(), 12), round(2 / math.sqrt(math.pi) * math.exp(-0.25), 12)
+(0.520499877813, 0.878782578935, 0.878782578935)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tinygrad_edu.nn.special import erf
+from tinygrad_edu.ops import Context, Function, Value
+from tinygrad_edu.tensor import Tensor
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+class Erf(Function):
+    """erf(x), elementwise (see `tinygrad_edu.nn.special.erf`), accurate to float64 rounding.
+
+    A primitive because erf is not a composition of the other primitives; its derivative is
+    (2/√π)·e^(-x²), written with the same operations for arrays and for Tensors, so that
+    `create_graph=True` differentiates it again.
+    """
+
+    name = "erf"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return erf(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Value) -> Value:
+        (x,) = ctx.saved_tensors
+        # d/dx erf(x) = (2/√π) e^(-x²); under create_graph x is the input Tensor itself.
+        gaussian = (-(x * x)).exp() if isinstance(x, Tensor) else np.exp(-(x * x))
+        return grad * (gaussian * _TWO_OVER_SQRT_PI)
