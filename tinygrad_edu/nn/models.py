@@ -44,11 +44,11 @@ def small_cnn(
     Sequential(
       (0): Unflatten(dim=1, unflattened_size=(1, 28, 28))
       (1): Conv2d(1, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)
-      (2): BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+      (2): BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
       (3): ReLU()
       (4): MaxPool2d(kernel_size=2, stride=2, padding=0)
       (5): Conv2d(16, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)
-      (6): BatchNorm2d(32, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+      (6): BatchNorm2d(32, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
       (7): ReLU()
       (8): MaxPool2d(kernel_size=2, stride=2, padding=0)
       (9): Flatten(start_dim=1, end_dim=-1)

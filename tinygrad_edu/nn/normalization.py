@@ -184,6 +184,7 @@ class _BatchNorm(Module):
         affine: bool = True,
         track_running_stats: bool = True,
         *,
+        bias: bool = True,
         dtype: Any = None,
     ) -> None:
         super().__init__()
@@ -198,11 +199,9 @@ class _BatchNorm(Module):
         self.num_features = int(num_features)
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:  # γ = 1, β = 0: the layer starts as a pure normalisation (PyTorch's init)
-            self.weight = Parameter(np.ones(self.num_features, dtype=dtype))
-            self.bias = Parameter(np.zeros(self.num_features, dtype=dtype))
-        else:
-            self.weight = self.bias = None
+        # γ = 1, β = 0: the layer starts as a pure normalisation (PyTorch's init).
+        self.weight = Parameter(np.ones(self.num_features, dtype=dtype)) if affine else None
+        self.bias = Parameter(np.zeros(self.num_features, dtype=dtype)) if affine and bias else None
         if track_running_stats:
             self.register_buffer("running_mean", Tensor(np.zeros(self.num_features, dtype=dtype)))
             self.register_buffer("running_var", Tensor(np.ones(self.num_features, dtype=dtype)))
@@ -248,7 +247,7 @@ class _BatchNorm(Module):
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-            f"track_running_stats={self.track_running_stats}"
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
         )
 
 
@@ -272,7 +271,7 @@ class BatchNorm2d(_BatchNorm):
     >>> import tinygrad_edu as tg
     >>> bn = BatchNorm2d(16)
     >>> bn
-    BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+    BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
     >>> bn(tg.randn(4, 16, 8, 8)).shape, bn.running_mean.shape
     ((4, 16, 8, 8), (16,))
     """
@@ -311,4 +310,7 @@ class LayerNorm(Module):
         return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+            f"bias={self.bias is not None}"
+        )
