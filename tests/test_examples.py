@@ -26,7 +26,9 @@ EXPECTED = {
     "graph_of_mlp.py": ["nodes in the graph of MLP([3, 4, 2])", "mlp-forward", "mlp-backward"],
     "activation_stats.py": ["layer 1 (512)", "layer 4 (10, logits)", "Kaiming:", "activation_stats.png"],
     "custom_op.py": ["gradcheck(SiLU): backward agrees", "gradcheck(WrongSiLU) caught the wrong backward"],
+    "cnn_mnist.py": ["MaxPool2d    -> (64, 16, 14, 14)", "Flatten      -> (64, 1568)", "epoch 1: mean loss"],
 }
+NEEDS_MNIST = ("mnist_mlp.py", "cnn_mnist.py")
 
 
 def run(script: str, cwd: Path, *args: str) -> str:
@@ -50,7 +52,7 @@ def test_every_example_is_tested() -> None:
 
 @pytest.mark.parametrize("script", sorted(EXPECTED))
 def test_example_runs_small(script: str, tmp_path: Path) -> None:
-    if script == "mnist_mlp.py" and not MNIST_DIR.exists():
+    if script in NEEDS_MNIST and not MNIST_DIR.exists():
         out = run(script, tmp_path)
         assert "skipped: no MNIST files" in out
         pytest.skip(f"no MNIST files in {MNIST_DIR}: the example said so and exited cleanly")
