@@ -7,7 +7,7 @@ running statistics in eval(), which evaluation must switch to), and Adam with a 
 The network is `tinygrad_edu.nn.models.small_cnn`, the one `tinygrad-edu train --model cnn` uses.
 Skips, with a message, when the MNIST files are not there.
 
-    python examples/cnn_mnist.py [--data-dir DIR] [--epochs N] [--batch-size B] [--lr LR] [--small]
+    python examples/cnn_mnist.py [--data-dir DIR] [--epochs N] [--batch-size B] [--lr LR] [--seed S] [--small]
 """
 
 from __future__ import annotations
@@ -50,7 +50,13 @@ def accuracy(model: tg.nn.Module, X: np.ndarray, y: np.ndarray, batch_size: int 
 
 
 def main(
-    data_dir: Path, n_train: int | None, n_test: int | None, epochs: int, batch_size: int = 64, lr: float = 2e-3
+    data_dir: Path,
+    n_train: int | None,
+    n_test: int | None,
+    epochs: int,
+    batch_size: int = 64,
+    lr: float = 2e-3,
+    seed: int = 0,
 ) -> float | None:
     if not (data_dir / "t10k-labels-idx1-ubyte.gz").exists() and not (data_dir / "t10k-labels-idx1-ubyte").exists():
         print(f"skipped: no MNIST files in {data_dir}; pass --data-dir DIR (the four IDX files),")
@@ -63,7 +69,7 @@ def main(
     X_test, y_test = X_test[:n_test], y_test[:n_test]
     print(f"training on {len(X_train)} images, testing on {len(X_test)}")
 
-    tg.manual_seed(0)
+    tg.manual_seed(seed)
     model = small_cnn(image_size=28)
     print(model)
     print(f"{sum(p.size for p in model.parameters()):,} parameters; the shapes through the layers:")
@@ -75,7 +81,7 @@ def main(
     accuracy_now = 0.0
     for epoch in range(epochs):
         t0, losses = time.perf_counter(), []
-        for xb, yb in DataLoader(X_train, y_train, batch_size=batch_size, seed=epoch):
+        for xb, yb in DataLoader(X_train, y_train, batch_size=batch_size, seed=seed * 1000 + epoch):
             loss = F.cross_entropy(model(xb), yb)
             opt.zero_grad()
             loss.backward()
@@ -98,9 +104,10 @@ if __name__ == "__main__":
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-3, help="Adam's learning rate, decayed to 0 over the epochs")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--small", action="store_true", help="2,000 images, one epoch (also: TINYGRAD_EDU_SMALL=1)")
     args = parser.parse_args()
     if args.small or os.environ.get("TINYGRAD_EDU_SMALL") == "1":
         main(args.data_dir, n_train=2000, n_test=2000, epochs=1)
     else:
-        main(args.data_dir, n_train=None, n_test=None, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
+        main(args.data_dir, None, None, args.epochs, args.batch_size, args.lr, args.seed)
