@@ -38,7 +38,8 @@ def small_cnn(
 
     The convolutions keep the size (padding 1) and each pool halves it, so a 28x28 image ends
     as `channels[1]` maps of 7x7 (an 8x8 digit as maps of 2x2). The output is logits, one per
-    class. On MNIST it reaches 99% test accuracy in 3 epochs (see examples/cnn_mnist.py).
+    class. On MNIST, 5 epochs of Adam (lr 2e-3, cosine schedule, batch 64) reach 99.2% test
+    accuracy (examples/cnn_mnist.py); on the 8x8 digits, 10 epochs (batch 32) reach 97.5-98.6%.
 
     >>> small_cnn()
     Sequential(
