@@ -13,8 +13,8 @@ Written out as Tensor ops it becomes one matrix product:
 
 The gradient needs no rule of its own: the matrix product's backward gives the weight's gradient
 (the output's gradient times the columns, transposed) and the columns' gradient, and the backward
-of each slice adds its share back at the place it was cut from (a "col2im"). Pooling takes the
-same windows and reduces them with `max` or `mean`.
+of each slice adds its share back at the place it was cut from (a "col2im"). Pooling reduces the
+same windows with `maximum` or `+`, the window's rows first and then its columns.
 
 >>> import numpy as np
 >>> import tinygrad_edu as tg
@@ -28,6 +28,7 @@ same windows and reduces them with `max` or `mean`.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -211,15 +212,20 @@ def _pool(
     # Max pooling pads with -inf, which never wins; average pooling with zeros, which count
     # towards the mean (PyTorch's count_include_pad=True).
     x = pad2d(x, padding, -np.inf if reduce == "max" else 0.0)
-    # Fold the window slices together elementwise: each op runs on whole (N, C, OH, OW) arrays.
-    # (A reduction over a small window axis, such as max over the two 2-long axes of a reshape
-    # to (N, C, OH, 2, OW, 2), makes NumPy loop over runs of 2 and was 5-10x slower here.)
-    slices = _window_slices(x, kernel, stride, new_axis=False)
-    out = slices[0]
-    for window in slices[1:]:
-        out = out.maximum(window) if reduce == "max" else out + window
+    (kh, kw), (sh, sw) = kernel, stride
+    oh, ow = output_size(x.shape[2], kh, sh, 0), output_size(x.shape[3], kw, sw, 0)
+    # A window's max (or sum) is the max over its kw columns of the max over its kh rows, so
+    # reduce in two steps: first the kh row slices (whole rows: NumPy runs along W contiguously),
+    # then the kw column slices of that. kh + kw slices and elementwise ops on whole arrays,
+    # 1.5-2x faster here than the kh·kw window slices, and much faster than a reduction over a
+    # window axis of length 2 (NumPy would loop over runs of 2).
+    fold = Tensor.maximum if reduce == "max" else Tensor.__add__
+    rows = [x[:, :, i : i + sh * (oh - 1) + 1 : sh, :] for i in range(kh)]
+    out = functools.reduce(fold, rows)  # (N, C, OH, W): each row's max over the window's height
+    columns = [out[:, :, :, j : j + sw * (ow - 1) + 1 : sw] for j in range(kw)]
+    out = functools.reduce(fold, columns)  # (N, C, OH, OW)
     if reduce == "mean":
-        out = out * (1.0 / (kernel[0] * kernel[1]))
+        out = out * (1.0 / (kh * kw))
     return out.squeeze(0) if single else out
 
 
