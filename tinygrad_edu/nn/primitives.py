@@ -3,9 +3,12 @@
 Every layer of `nn` is a composition of Tensor ops, so its gradient comes from the primitives'.
 `erf` cannot be one: it is not a finite combination of exp, log, powers and the other
 primitives, so the exact GELU, 0.5·x·(1 + erf(x/√2)), needs it as an op of its own, with the
-derivative d/dx erf(x) = (2/√π)·e^(-x²). (Convolution and pooling did not need one: their
-im2col written with slices and `cat` costs about what a hand-written unfold primitive costs,
-forward and backward, at the sizes of a small CNN.)
+derivative d/dx erf(x) = (2/√π)·e^(-x²).
+
+Convolution and pooling did not need one. Measured on the small CNN's layers at batch 64
+(forward + backward of im2col alone): slices and one `cat` took 4-13 ms, a hand-written
+"unfold" primitive (a strided window view, and a loop of kh·kw strided `+=` for its backward)
+6-24 ms, and im2col by integer-array indexing 20-57 ms, its backward going through `np.add.at`.
 
 >>> import math
 >>> import tinygrad_edu as tg
