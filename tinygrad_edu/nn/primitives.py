@@ -8,7 +8,7 @@ derivative d/dx erf(x) = (2/√π)·e^(-x²).
 Convolution and pooling did not need one. Measured on the small CNN's layers at batch 64
 (forward + backward of im2col alone): slices and one `cat` took 4-13 ms, a hand-written
 "unfold" primitive (a strided window view, and a loop of kh·kw strided `+=` for its backward)
-6-24 ms, and im2col by integer-array indexing 20-57 ms, its backward going through `np.add.at`.
+6-24 ms, and im2col by integer-array indexing 19-57 ms, its backward going through `np.add.at`.
 
 >>> import math
 >>> import tinygrad_edu as tg
