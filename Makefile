@@ -4,9 +4,10 @@
 #                (digits), writing the model, a training plot and the forward graph to runs/demo
 #   make test    create .venv and run the whole test suite (what CI runs)
 #   make lint    ruff check and format check
-#   make bench   the engine benchmark (benchmarks/bench_engine.py)
+#   make bench   tinygrad_edu vs NumPy, PyTorch and MyGrad, and an MNIST epoch vs PyTorch (benchmarks/)
 #   make oracle  add PyTorch (CPU) from a local wheel, as a second test oracle
-#   make docs    build the documentation site into site/ (mkdocs build --strict)
+#   make docs    write notebooks/ from the pages and build the documentation site into site/
+#                (mkdocs build --strict; the site works offline, opened from the disk)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -74,12 +75,26 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: $(STAMP)
-	$(PY) benchmarks/bench_engine.py
+# The benchmarks of issue 12 at the libraries' default threads: the OPENBLAS_NUM_THREADS=1 exported
+# above is dropped here unless it came from your environment. Options go through BENCH_ARGS (to
+# benchmarks/bench.py) and EPOCH_ARGS (to benchmarks/bench_mnist_epoch.py), e.g.
+# make bench BENCH_ARGS=--quick EPOCH_ARGS=--quick, or BENCH_ARGS="--threads 1".
+BENCH_STAMP := $(VENV)/.bench-installed
+BENCH_ENV := $(if $(filter file,$(origin OPENBLAS_NUM_THREADS)),env -u OPENBLAS_NUM_THREADS)
 
-# The pages' code runs in `make test` (tests/test_docs.py); this only renders them.
+$(BENCH_STAMP): pyproject.toml | $(STAMP)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[bench]' && touch $@ || \
+	echo "note: could not install the bench extra (mygrad, threadpoolctl); MyGrad is left out of the benchmark"
+
+bench: $(STAMP) oracle $(BENCH_STAMP)
+	$(BENCH_ENV) $(PY) benchmarks/bench.py $(BENCH_ARGS)
+	$(BENCH_ENV) $(PY) benchmarks/bench_mnist_epoch.py $(EPOCH_ARGS)
+
+# The pages' code runs in `make test` (tests/test_docs.py, as notebooks); this writes the
+# notebooks made from the pages and renders the site.
 docs: $(STAMP)
-	$(VENV)/bin/mkdocs build --strict --site-dir site
+	$(PY) docs/hooks/pages.py notebooks
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) runs site .pytest_cache .ruff_cache .hypothesis

@@ -1,57 +1,69 @@
-"""One MNIST training epoch: tinygrad_edu against PyTorch, side by side in one run.
+"""One MNIST training epoch: tinygrad_edu against PyTorch (CPU), interleaved in one run (issue 12).
 
-The same work for both: MLP 784 -> 256 -> 128 -> 10 (ReLU), softmax cross-entropy, Adam
-(lr 1e-3, PyTorch's defaults), batch 128, the 60,000 training images reshuffled each epoch,
-float32. Each contender keeps training its own model epoch after epoch, as in real training.
-The epochs run interleaved (ours, PyTorch, ours, ...) so that a noisy neighbour on a shared
-machine slows both alike; the table shows the median and the fastest epoch of each, and the
-ratios of both. PyTorch is optional: without it only our time is printed.
+The same work for both: an MLP 784 -> 256 -> 10 (ReLU; `--hidden` changes it), softmax
+cross-entropy, Adam (lr 1e-3, PyTorch's defaults), batch 128, the 60,000 training images
+reshuffled each epoch, float32. Each system keeps training its own model epoch after epoch, as
+in real training, and batches its data the idiomatic way (our `DataLoader`; PyTorch's indexing
+with `randperm`, no DataLoader workers). Both run at their default thread settings unless
+`--threads` says otherwise, and the header says which.
 
-On a machine shared with other work, two BLAS threads on two cores wait for each other
-whenever a neighbour holds a core, and epochs then take several times longer, for both
-contenders but more for NumPy's OpenBLAS; `--threads 1` measures without that effect.
+Epochs run in interleaved rounds (harness.py) after one warm-up epoch each; the table shows the
+median epoch of each system and the median of the per-round ratios. PyTorch is optional: without
+it only our time is printed. Without the MNIST files the script says where it looked and exits.
 
-    .venv/bin/python benchmarks/bench_mnist_epoch.py [--repeats 5] [--threads N] [--data-dir DIR]
-
-`--threads N` sets the BLAS threads of NumPy (through OPENBLAS_NUM_THREADS and friends, which
-must be set before NumPy loads, hence the late imports) and PyTorch's intra-op threads.
+    .venv/bin/python benchmarks/bench_mnist_epoch.py [--rounds 5] [--quick] [--threads N] [--data-dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
+import itertools
 import sys
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import harness  # first: it sets OMP_WAIT_POLICY before PyTorch loads
+import numpy as np
+
+import tinygrad_edu as tg
+import tinygrad_edu.nn.functional as F  # noqa: N812  (PyTorch's usual name)
+from tinygrad_edu import nn, optim
+from tinygrad_edu.data import DataLoader, load_mnist
+
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist"
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=5, help="timed epochs per contender (default: 5)")
+def default_data_dir() -> Path:
+    """The shared MNIST folder beside the repository, or beside a folder above it (a worktree)."""
+    for folder in ROOT.parents:
+        candidate = folder / "shared" / "data" / "mnist"
+        if candidate.is_dir():
+            return candidate
+    return ROOT.parent / "shared" / "data" / "mnist"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5, help="timed epochs per system (default: 5)")
     parser.add_argument("--batch-size", type=int, default=128, help="(default: 128)")
-    parser.add_argument("--threads", type=int, default=None, help="BLAS / intra-op threads (default: as installed)")
-    parser.add_argument(
-        "--data-dir", type=Path, default=DEFAULT_DATA, help=f"MNIST IDX files (default: {DEFAULT_DATA})"
-    )
+    parser.add_argument("--hidden", type=int, nargs="*", default=[256], help="hidden layer sizes (default: 256)")
+    parser.add_argument("--threads", type=int, default=None, help="BLAS and PyTorch threads (default: theirs)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="MNIST IDX files (default: the shared folder)")
+    parser.add_argument("--images", type=int, default=None, help="train on the first N images (default: all)")
     parser.add_argument("--no-torch", action="store_true", help="time tinygrad_edu only")
-    return parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="a smoke run: one timed epoch each of 10,000 images")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.images = 1, args.images or 10_000
+    if args.rounds < 1 or (args.images is not None and args.images < 1):
+        parser.error("--rounds and --images must be at least 1")
+    return args
 
 
-def ours(X, y, batch_size: int, seed: int = 0) -> Callable[[], float]:
-    """An epoch function for tinygrad_edu; returns the mean training loss of the epoch."""
-    import tinygrad_edu as tg
-    import tinygrad_edu.nn.functional as F  # noqa: N812
-    from tinygrad_edu import nn, optim
-    from tinygrad_edu.data import DataLoader
-
+def ours(X: np.ndarray, y: np.ndarray, sizes: Sequence[int], batch_size: int, seed: int = 0) -> Callable[[], float]:
+    """An epoch function for tinygrad_edu; it returns the epoch's mean training loss."""
     tg.manual_seed(seed)
-    model = nn.MLP([784, 256, 128, 10])
+    model = nn.MLP(list(sizes))
     opt = optim.Adam(model.parameters(), lr=1e-3)
     loader = DataLoader(X, y, batch_size, shuffle=True, seed=seed)
 
@@ -68,12 +80,13 @@ def ours(X, y, batch_size: int, seed: int = 0) -> Callable[[], float]:
     return epoch
 
 
-def pytorch(torch, X, y, batch_size: int, seed: int = 0) -> Callable[[], float]:
-    """The same epoch in idiomatic PyTorch (tensor indexing, no DataLoader workers)."""
+def pytorch(torch, X: np.ndarray, y: np.ndarray, sizes: Sequence[int], batch_size: int, seed: int = 0):
+    """The same epoch in idiomatic PyTorch; it returns the epoch's mean training loss."""
     torch.manual_seed(seed)
-    model = torch.nn.Sequential(
-        torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10)
-    )
+    layers = []
+    for n_in, n_out in itertools.pairwise(sizes):
+        layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers[:-1])  # no activation after the last layer: logits
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     generator = torch.Generator().manual_seed(seed)
@@ -94,66 +107,51 @@ def pytorch(torch, X, y, batch_size: int, seed: int = 0) -> Callable[[], float]:
     return epoch
 
 
-def main() -> int:
-    args = parse_args()
-    if args.threads is not None:  # before NumPy (and its BLAS) is imported
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = str(args.threads)
-    # PyTorch's OpenMP threads spin after each call by default, stealing the CPU from the
-    # contender that runs next; interleaved runs need them to sleep (as in bench_engine.py).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    sys.path.insert(0, str(ROOT))
-    import numpy as np
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    data_dir = args.data_dir or default_data_dir()
+    if not (data_dir / "train-images-idx3-ubyte.gz").exists() and not (data_dir / "train-images-idx3-ubyte").exists():
+        print(f"MNIST epoch: skipped, no MNIST training files in {data_dir} (pass --data-dir)")
+        return 0
+    torch, reason = (None, "left out on the command line") if args.no_torch else harness.optional_module("torch")
+    harness.set_threads(args.threads)
+    X, y = load_mnist(data_dir, "train")
+    X, y = X[: args.images], y[: args.images]
+    sizes = [X.shape[1], *args.hidden, 10]
 
-    from tinygrad_edu.data import load_mnist
-
-    torch = None
-    if not args.no_torch:
-        try:
-            import torch
-        except ImportError:  # PyTorch is optional: only our time is printed
-            pass
-    if torch is not None and args.threads is not None:
-        torch.set_num_threads(args.threads)
-
-    X, y = load_mnist(args.data_dir, "train")
-    contenders = {"tinygrad_edu": ours(X, y, args.batch_size)}
-    if torch is not None:
-        contenders["pytorch"] = pytorch(torch, X, y, args.batch_size)
-
-    print(
-        f"MNIST epoch: MLP 784-256-128-10, Adam 1e-3, batch {args.batch_size}, {len(X)} images; "
-        f"numpy {np.__version__}"
-        + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else "")
-    )
-    print(
-        f"cpus {os.cpu_count()}, BLAS threads {args.threads or 'default'}, "
-        f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, load average {os.getloadavg()[0]:.1f}"
-    )
-    times: dict[str, list[float]] = {name: [] for name in contenders}
     losses: dict[str, float] = {}
-    for round_ in range(args.repeats + 1):  # round 0 is a warm-up: caches, allocator, thread pools
-        for name, epoch in contenders.items():
-            start = time.perf_counter()
-            losses[name] = epoch()
-            elapsed = time.perf_counter() - start
-            if round_ > 0:
-                times[name].append(elapsed)
-            print(f"  {'warm-up' if round_ == 0 else f'epoch {round_}'}: {name:<12} {elapsed:6.2f}s", flush=True)
 
-    print(f"\n{'contender':<14}{'median':>9}{'fastest':>9}{'img/s':>10}   last epoch's loss")
-    medians = {}
-    for name, ts in times.items():
-        medians[name] = statistics.median(ts)
-        print(f"{name:<14}{medians[name]:8.2f}s{min(ts):8.2f}s{len(X) / medians[name]:10,.0f}   {losses[name]:.4f}")
-    if "pytorch" in medians:
-        ratio = medians["tinygrad_edu"] / medians["pytorch"]
-        verdict = "faster than" if ratio < 1 else "slower than"
-        print(f"\nratio tinygrad_edu / pytorch (medians): {ratio:.2f}  (tinygrad_edu is {verdict} PyTorch)")
-        # A busy neighbour only ever adds time, so the fastest epochs are the least disturbed ones.
-        fastest = min(times["tinygrad_edu"]) / min(times["pytorch"])
-        print(f"ratio tinygrad_edu / pytorch (fastest epochs): {fastest:.2f}")
-    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    def recording(name: str, epoch: Callable[[], float]) -> Callable[[], None]:
+        return lambda: losses.__setitem__(name, epoch())
+
+    contenders = {"tinygrad_edu": recording("tinygrad_edu", ours(X, y, sizes, args.batch_size))}
+    if torch is not None:
+        contenders["pytorch"] = recording("pytorch", pytorch(torch, X, y, sizes, args.batch_size))
+
+    print(f"# MNIST epoch: MLP {'-'.join(map(str, sizes))}, Adam 1e-3, batch {args.batch_size}, {len(X):,} images\n")
+    print("\n".join(harness.describe_machine()))
+    print(f"command: {' '.join(sys.argv)}")
+    if torch is None:
+        print(f"skipped pytorch: {reason}")
+    print(f"method: 1 warm-up epoch each, then {args.rounds} interleaved rounds of one epoch each, order rotating")
+    reference = "pytorch" if torch is not None else "tinygrad_edu"  # the ratio is ours over PyTorch's
+    samples = harness.interleaved(contenders, reference, rounds=args.rounds, calls=1, settle=False)
+
+    rows = []
+    for name in contenders:
+        median = samples.median(name)
+        fastest = min(samples.seconds[name])
+        rows.append([name, f"{median:.2f}", f"{fastest:.2f}", f"{len(X) / median:,.0f}", f"{losses[name]:.4f}"])
+    print()
+    print(harness.markdown_table(["system", "median s", "fastest s", "images/s", "last epoch's loss"], rows))
+    if torch is not None:
+        ratio = samples.ratio("tinygrad_edu")
+        low, high = samples.ratio_spread("tinygrad_edu")
+        print(
+            f"\ntinygrad_edu / PyTorch, median of the per-round ratios: {ratio:.2f}× "
+            f"(interquartile {low:.2f}–{high:.2f}×); target ≤ 1.00×: {'met' if ratio <= 1 else 'MISSED'}"
+        )
+    print(f"load average after: {harness.load_average():.1f}")
     return 0
 
 

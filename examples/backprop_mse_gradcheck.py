@@ -1,8 +1,9 @@
 """Backpropagation by hand for a 2-layer MSE network, checked against backward() and finite differences.
 
-Teaches: δ₂ = (2/n)(Ŷ − Y), ∂L/∂W₂ = δ₂ᵀH, δ₁ = (δ₂W₂) ⊙ 1[Z₁ > 0], ∂L/∂W₁ = δ₁ᵀX in NumPy;
-that backward() computes the same numbers; and that both agree with central finite
-differences (gradcheck), which share nothing with either derivation.
+Teaches, in the notation of the docs (docs/index.md): δ₂ = (2/n)(Ŷ − Y), ∂L/∂W₂ = δ₂ᵀA₁,
+δ₁ = (δ₂W₂) ⊙ 1[Z₁ > 0], ∂L/∂W₁ = δ₁ᵀX in NumPy; that backward() computes the same numbers;
+and that both agree with central finite differences (gradcheck), which share nothing with
+either derivation.
 
     python examples/backprop_mse_gradcheck.py [--small]
 """
@@ -27,11 +28,11 @@ def main(batch: int = 16, hidden: int = 8) -> None:
 
     # Forward and backward by hand (float64 throughout).
     Z1 = X @ W1.T + b1
-    H = np.maximum(Z1, 0)
-    Y_hat = H @ W2.T + b2
+    A1 = np.maximum(Z1, 0)
+    Y_hat = A1 @ W2.T + b2
     delta2 = (2 / n) * (Y_hat - Y)
     delta1 = (delta2 @ W2) * (Z1 > 0)
-    hand = {"W1": delta1.T @ X, "b1": delta1.sum(0), "W2": delta2.T @ H, "b2": delta2.sum(0)}
+    hand = {"W1": delta1.T @ X, "b1": delta1.sum(0), "W2": delta2.T @ A1, "b2": delta2.sum(0)}
     print(f"L = {np.mean((Y_hat - Y) ** 2):.6f}")
 
     # The same with Tensors and backward().

@@ -1,8 +1,11 @@
-"""tinygrad_edu.data: IDX parsing and checks, checksums, downloads (against a local server), digits, DataLoader.
+"""tinygrad_edu.data: IDX parsing and checks, bounded decompression, checksums, downloads (through
+pooch, against a local server), digits, DataLoader.
 
-The tests that read the real files use ../shared/data (next to the repository) and are skipped,
-with the reason, when it is absent. The download tests serve those files from an HTTP server on
-127.0.0.1 inside this process; every server stops at the end of its test, or by itself after 30 s.
+The tests that read the real files use shared/data (next to the repository, or next to a folder
+above it) and are skipped, with the reason, when it is absent. The download tests serve copies of
+those files, made in a temporary folder, from an HTTP server on 127.0.0.1 inside this process;
+every server stops at the end of its test, or by itself after 30 s. No test reaches the network:
+`no_network` refuses to resolve any host but the loopback.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ import hashlib
 import http.server
 import importlib.util
 import shutil
+import socket
 import struct
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +29,11 @@ import tinygrad_edu as tg
 from tinygrad_edu import data
 from tinygrad_edu.data import DataLoader, DatasetError, DownloadError, load_digits, load_mnist, read_idx
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+# ../shared/data beside the repository; a worktree one level deeper finds it one folder further up.
+SHARED = next(
+    (p / "shared" / "data" for p in Path(__file__).resolve().parents[1:] if (p / "shared" / "data").is_dir()),
+    Path(__file__).resolve().parents[2] / "shared" / "data",
+)
 MNIST_DIR = SHARED / "mnist"
 FASHION_DIR = SHARED / "fashion-mnist"
 
@@ -42,6 +51,19 @@ needs_sklearn = pytest.mark.skipif(
 )
 
 TEST_FILES = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refuse to resolve any host but the loopback, so that no test here can reach the network."""
+    resolve = socket.getaddrinfo
+
+    def loopback_only(host, *args, **kwargs):
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise socket.gaierror(socket.EAI_NONAME, f"no network in tests: refused to resolve {host!r}")
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
 
 
 def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
@@ -104,6 +126,72 @@ def test_truncated_gzip_is_refused(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(idx_bytes(np.zeros((100, 28, 28), np.uint8)))[:-30])
     with pytest.raises(DatasetError, match="corrupt gzip"):
         read_idx(path)
+
+
+def gzip_bomb(path: Path, header: bytes, inflated: int = 1 << 30) -> None:
+    """A ~1 MB gzip file whose content is `header` and then zeros, `inflated` bytes in all: one gzip
+    member per MiB (a gzip file may hold several, read one after another), each ~1 KB."""
+    mib = 1 << 20
+    member = gzip.compress(bytes(mib), compresslevel=9, mtime=0)
+    with open(path, "wb") as file:
+        file.write(gzip.compress(header + bytes(mib - len(header)), mtime=0))
+        for _ in range(inflated // mib - 1):
+            file.write(member)
+
+
+def test_gzip_bomb_named_like_mnist_is_refused_quickly_in_small_memory(tmp_path: Path) -> None:
+    """Regression (issue 10, item 9): a 1 MB gzip that inflates to 1 GiB was decompressed whole
+    (2.1 GB RSS) before being refused. Its size is known in advance: reading stops one byte past it."""
+    header = bytes([0, 0, 8, 3]) + struct.pack(">3I", 10000, 28, 28)  # a valid t10k-images header
+    gzip_bomb(tmp_path / "t10k-images-idx3-ubyte.gz", header)
+    write_split(tmp_path / "labels", np.zeros((1, 28, 28), np.uint8), np.zeros(10000, np.uint8))
+    shutil.copy(tmp_path / "labels" / "t10k-labels-idx1-ubyte.gz", tmp_path)
+    assert (tmp_path / "t10k-images-idx3-ubyte.gz").stat().st_size < 1_200_000
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(DatasetError, match=r"i\.e\. 7840016 bytes, but the file inflates to more") as info:
+            load_mnist(tmp_path, "test")
+        seconds = time.perf_counter() - start
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "t10k-images-idx3-ubyte.gz" in str(info.value)
+    assert peak < 40 * 2**20, f"peak {peak / 2**20:.0f} MiB: more than the 7.5 MiB file that is expected"
+    assert seconds < 5  # decompressing the whole GiB takes several seconds on its own
+
+
+def test_header_claiming_more_than_the_known_size_is_refused_before_reading(tmp_path: Path) -> None:
+    header = bytes([0, 0, 8, 1]) + struct.pack(">I", 2**31)  # a "labels" file of 2 GiB
+    gzip_bomb(tmp_path / "t10k-labels-idx1-ubyte.gz", header, inflated=1 << 20)
+    with pytest.raises(DatasetError, match=r"i\.e\. 2147483656 bytes, more than 10008 bytes \(the largest such file"):
+        read_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", max_bytes=data.mnist.known_size("t10k-labels-idx1-ubyte"))
+
+
+def test_read_idx_refuses_255_dimensions(tmp_path: Path) -> None:
+    # Regression (issue 10, item 14): 255 dimensions of size 1 fit the file, and NumPy's reshape
+    # then failed with its own bare error (arrays have at most 64 dimensions).
+    path = tmp_path / "deep-idx255-ubyte"
+    path.write_bytes(bytes([0, 0, 8, 255]) + struct.pack(">255I", *[1] * 255) + b"\x07")
+    with pytest.raises(DatasetError, match=r"announces 255 dimensions, but an array has at most 64") as info:
+        read_idx(path)
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_read_idx_header_beyond_the_file_allocates_nothing_large(tmp_path: Path, compressed: bool) -> None:
+    blob = bytes([0, 0, 0x0E, 3]) + struct.pack(">3I", 2**32 - 1, 2**32 - 1, 2**32 - 1) + bytes(64)  # ~6e29 bytes
+    path = tmp_path / ("huge-idx3-double.gz" if compressed else "huge-idx3-double")
+    path.write_bytes(gzip.compress(blob) if compressed else blob)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetError, match="truncated") as info:
+            read_idx(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert str(path) in str(info.value) and "(4294967295, 4294967295, 4294967295)" in str(info.value)
+    assert peak < 4 * 2**20  # what reading a chunk costs, not what the header claims
 
 
 def test_wrong_magic_swapped_files(tmp_path: Path) -> None:
@@ -227,7 +315,7 @@ def test_official_digests_match_the_shared_sha256sums() -> None:
             assert data.SHA256[dataset][name.removesuffix(".gz")][0] == digest
 
 
-# ---------------------------------------------------------------- downloads from a local server
+# ---------------------------------------------------------------- downloads (pooch) from a local server
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -250,8 +338,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_error(404)
             return
         body = path.read_bytes()
-        if mode == "corrupt":
-            body = body[:100] + bytes([body[100] ^ 0xFF]) + body[101:]
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -265,7 +351,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def serve():
-    """serve(folder, mode) -> base URL of a server on 127.0.0.1 (modes: ok, corrupt, drop, flaky, hang)."""
+    """serve(folder, mode) -> base URL of a server on 127.0.0.1 (modes: ok, drop, flaky, hang)."""
     servers = []
 
     def start(folder: Path, mode: str = "ok", failures: int = 0) -> tuple[str, http.server.HTTPServer]:
@@ -287,18 +373,42 @@ def serve():
         server.server_close()
 
 
-def _leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".part"))
+@pytest.fixture
+def mirror(tmp_path: Path) -> Path:
+    """A folder to serve, made in tmp: the test split's .gz files copied from the shared folder."""
+    folder = tmp_path / "mirror"
+    folder.mkdir()
+    for name in TEST_FILES:
+        shutil.copy(MNIST_DIR / f"{name}.gz", folder)
+    return folder
+
+
+@pytest.fixture
+def tampered(tmp_path: Path) -> Path:
+    """A folder to serve whose files have the wrong checksum: the shared test split with one pixel
+    (and one label) changed, gzipped again."""
+    folder = tmp_path / "tampered"
+    folder.mkdir()
+    for name, position in zip(TEST_FILES, (5000, 100)):
+        content = bytearray(gzip.decompress((MNIST_DIR / f"{name}.gz").read_bytes()))
+        content[position] ^= 0x01
+        (folder / f"{name}.gz").write_bytes(gzip.compress(bytes(content), compresslevel=1, mtime=0))
+    return folder
+
+
+def _files(folder: Path) -> list[str]:
+    """Every file in `folder`, hidden and temporary ones included (pooch's are named tmp*)."""
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
 @needs_mnist
-def test_download_into_cache_dir(serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_download_into_cache_dir(serve, mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TINYGRAD_EDU_DATA", str(tmp_path / "cache"))
-    url, server = serve(MNIST_DIR)
+    url, server = serve(mirror)
     monkeypatch.setitem(data.BASE_URLS, "mnist", [url])  # the module-level list is what tests override
     x, y = load_mnist(kind="test", download=True)
     cache = tmp_path / "cache" / "mnist"
-    assert sorted(p.name for p in cache.iterdir()) == [f"{n}.gz" for n in TEST_FILES]
+    assert _files(cache) == [f"{n}.gz" for n in TEST_FILES]
     for name in TEST_FILES:
         assert hashlib.sha256((cache / f"{name}.gz").read_bytes()).hexdigest() == data.SHA256["mnist"][name][0]
     assert x.shape == (10000, 784) and y[:3].tolist() == [7, 2, 1]
@@ -308,84 +418,128 @@ def test_download_into_cache_dir(serve, tmp_path: Path, monkeypatch: pytest.Monk
 
 
 @needs_mnist
-def test_download_retries_after_dropped_connections(serve, tmp_path: Path) -> None:
-    url, server = serve(MNIST_DIR, "flaky", failures=2)
-    x, _ = load_mnist(tmp_path, "test", download=True, base_urls=[url], retries=3, timeout=5, backoff=0.01)
+def test_download_retries_after_a_dropped_connection(serve, mirror: Path, tmp_path: Path) -> None:
+    url, server = serve(mirror, "flaky", failures=1)
+    x, _ = load_mnist(tmp_path, "test", download=True, base_urls=[url], retries=2, timeout=5)
     assert x.shape == (10000, 784)
-    assert len(server.requests) == 4  # two cut short, then both files whole
-    assert _leftovers(tmp_path) == []
+    assert len(server.requests) == 3  # one cut short, then both files whole
+    assert _files(tmp_path) == sorted(["mirror", *(f"{n}.gz" for n in TEST_FILES)])  # no temporary file left
 
 
 @needs_mnist
-def test_corrupt_mirror_falls_back_to_the_next(serve, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    bad_url, bad = serve(MNIST_DIR, "corrupt")
-    good_url, good = serve(MNIST_DIR)
-    load_mnist(tmp_path, "test", download=True, base_urls=[bad_url, good_url])
-    assert len(bad.requests) == 2  # one try per file: a mirror serving other bytes is not asked again
-    assert len(good.requests) == 2
-    assert "downloading" in capsys.readouterr().err
-    assert _leftovers(tmp_path) == []
+def test_wrong_checksum_is_refused_and_nothing_is_kept(serve, tampered: Path, tmp_path: Path) -> None:
+    url, server = serve(tampered)
+    target = tmp_path / "data"
+    with pytest.raises(DownloadError) as info:
+        load_mnist(target, "test", download=True, base_urls=[url], retries=1)
+    message = str(info.value)
+    assert "could not download t10k-images-idx3-ubyte.gz" in message
+    assert data.SHA256["mnist"]["t10k-images-idx3-ubyte"][0] in message and "does not match" in message
+    assert "by hand" in message
+    assert server.requests == ["/files/t10k-images-idx3-ubyte.gz"]  # retries=1: asked once
+    assert _files(target) == []  # the wrong bytes were not kept, not even as a temporary file
 
 
 @needs_mnist
-def test_missing_on_first_mirror_falls_back(serve, tmp_path: Path) -> None:
+def test_wrong_checksum_mirror_falls_back_to_the_next(serve, tampered: Path, mirror: Path, tmp_path: Path) -> None:
+    bad_url, bad = serve(tampered)
+    good_url, good = serve(mirror)
+    load_mnist(tmp_path / "data", "test", download=True, base_urls=[bad_url, good_url], retries=1)
+    assert len(bad.requests) == 2 and len(good.requests) == 2  # each file: the bad mirror, then the good one
+    assert _files(tmp_path / "data") == [f"{n}.gz" for n in TEST_FILES]
+
+
+@needs_mnist
+def test_missing_on_first_mirror_falls_back(serve, mirror: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     url404, _ = serve(empty)
-    good_url, _ = serve(MNIST_DIR)
-    data.download_mnist("mnist", tmp_path / "out", kinds=["test"], base_urls=[url404, good_url], quiet=True)
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{n}.gz" for n in TEST_FILES]
+    good_url, _ = serve(mirror)
+    data.download_mnist("mnist", tmp_path / "out", kinds=["test"], base_urls=[url404, good_url], retries=1, quiet=True)
+    assert _files(tmp_path / "out") == [f"{n}.gz" for n in TEST_FILES]
 
 
 @needs_mnist
-def test_download_fails_cleanly_when_every_attempt_fails(serve, tmp_path: Path) -> None:
-    corrupt_url, _ = serve(MNIST_DIR, "corrupt")
-    drop_url, dropper = serve(MNIST_DIR, "drop")
+def test_download_fails_cleanly_when_every_attempt_fails(serve, tampered: Path, mirror: Path, tmp_path: Path) -> None:
+    corrupt_url, _ = serve(tampered)
+    drop_url, dropper = serve(mirror, "drop")
     start = time.perf_counter()
     with pytest.raises(DownloadError) as info:
-        data.download_mnist(
-            "mnist", tmp_path, kinds=["test"], base_urls=[corrupt_url, drop_url], retries=2, backoff=0.01, quiet=True
-        )
-    assert time.perf_counter() - start < 10
+        data.download_mnist("mnist", tmp_path / "out", kinds=["test"], base_urls=[corrupt_url, drop_url], retries=2)
+    assert time.perf_counter() - start < 15  # pooch waits 1 s before its retry on each mirror
     message = str(info.value)
-    assert "got SHA-256" in message and "IncompleteRead" in message and "by hand" in message
+    assert "does not match" in message and "IncompleteRead" in message and "by hand" in message
     assert len(dropper.requests) == 2  # bounded: `retries` attempts per mirror
-    assert list(tmp_path.iterdir()) == []  # nothing half-written is left behind
+    assert _files(tmp_path / "out") == []  # nothing half-written is left behind
 
 
 @needs_mnist
-def test_download_times_out_on_a_silent_server(serve, tmp_path: Path) -> None:
-    url, server = serve(MNIST_DIR, "hang")
+def test_download_times_out_on_a_silent_server(serve, mirror: Path, tmp_path: Path) -> None:
+    url, server = serve(mirror, "hang")
     start = time.perf_counter()
     with pytest.raises(DownloadError, match="timed out"):
-        data.download_mnist("mnist", tmp_path, kinds=["test"], base_urls=[url], timeout=0.3, retries=2, backoff=0)
-    assert time.perf_counter() - start < 5
+        data.download_mnist("mnist", tmp_path / "out", kinds=["test"], base_urls=[url], timeout=0.3, retries=2)
+    assert time.perf_counter() - start < 10
     assert len(server.requests) == 2
 
 
+def test_download_without_a_network_fails_cleanly(tmp_path: Path) -> None:
+    """The real mirrors, with no network (the `no_network` fixture): a DownloadError naming every
+    mirror tried and how to get the files by hand, quickly, and no file left behind."""
+    pytest.importorskip("pooch", reason="pooch is not installed (pip install 'tinygrad_edu[data]')")
+    with pytest.raises(DownloadError) as info:
+        load_mnist(tmp_path, "test", download=True, retries=1)
+    message = str(info.value)
+    assert all(base in message for base in data.BASE_URLS["mnist"]) and "by hand" in message
+    assert _files(tmp_path) == []
+
+
 @needs_mnist
-def test_download_replaces_a_corrupt_cached_file(serve, tmp_path: Path) -> None:
-    url, server = serve(MNIST_DIR)
+def test_download_replaces_a_corrupt_cached_file(serve, mirror: Path, tmp_path: Path) -> None:
+    url, server = serve(mirror)
+    target = tmp_path / "data"
+    target.mkdir()
     for name in TEST_FILES:
-        shutil.copy(MNIST_DIR / f"{name}.gz", tmp_path)
-    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8bgarbage")
+        shutil.copy(MNIST_DIR / f"{name}.gz", target)
+    (target / "t10k-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8bgarbage")
     with pytest.raises(DatasetError):
-        load_mnist(tmp_path, "test")
-    load_mnist(tmp_path, "test", download=True, base_urls=[url])
+        load_mnist(target, "test")
+    load_mnist(target, "test", download=True, base_urls=[url])
     assert server.requests == ["/files/t10k-labels-idx1-ubyte.gz"]
 
 
 @needs_mnist
 @needs_fashion
-def test_download_never_overwrites_the_other_dataset(serve, tmp_path: Path) -> None:
-    url, server = serve(MNIST_DIR)
+def test_download_never_overwrites_the_other_dataset(serve, mirror: Path, tmp_path: Path) -> None:
+    url, server = serve(mirror)
+    target = tmp_path / "data"
+    target.mkdir()
     for name in TEST_FILES:
-        shutil.copy(FASHION_DIR / f"{name}.gz", tmp_path)
-    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+        shutil.copy(FASHION_DIR / f"{name}.gz", target)
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
     with pytest.raises(DatasetError, match=r"official Fashion-MNIST file .* dataset='fashion-mnist'"):
-        load_mnist(tmp_path, "test", download=True, base_urls=[url])  # dataset=None means MNIST here
+        load_mnist(target, "test", download=True, base_urls=[url])  # dataset=None means MNIST here
     assert server.requests == []
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+
+
+@needs_mnist
+def test_quiet_silences_pooch(serve, mirror: Path, tmp_path: Path) -> None:
+    import logging
+
+    pooch = pytest.importorskip("pooch")
+    url, _ = serve(mirror)
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())
+    pooch.get_logger().addHandler(handler)
+    try:
+        data.download_mnist("mnist", tmp_path / "a", kinds=["test"], base_urls=[url], quiet=True)
+        assert records == []
+        data.download_mnist("mnist", tmp_path / "b", kinds=["test"], base_urls=[url])
+        assert len(records) == 2 and all(r.startswith("Downloading file") for r in records)
+    finally:
+        pooch.get_logger().removeHandler(handler)
 
 
 # ---------------------------------------------------------------- digits
@@ -417,7 +571,8 @@ def test_dataloader_batches_and_len() -> None:
     assert all(isinstance(xb, tg.Tensor) and isinstance(yb, tg.Tensor) for xb, yb in batches)
     assert np.concatenate([yb.numpy() for _, yb in batches]).tolist() == list(range(10))
     assert batches[0][0].dtype == np.float32 and batches[0][1].dtype == y.dtype
-    batches[0][0].data[:] = -1  # a batch is a copy: the dataset is untouched
+    with pytest.raises(ValueError, match="read-only"):  # a batch is read-only: the dataset cannot change through it
+        batches[0][0].data[:] = -1
     assert X.min() == 0
     dropped = DataLoader(X, y, batch_size=4, drop_last=True, seed=0)
     assert len(dropped) == len(list(dropped)) == 2
@@ -450,3 +605,26 @@ def test_dataloader_accepts_tensors_and_rejects_mistakes() -> None:
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="batch_size must be a positive integer"):
             DataLoader(np.zeros((5, 3)), np.zeros(5), batch_size=bad)
+
+
+def test_dataloader_batches_copy_nothing_unshuffled_and_once_shuffled() -> None:
+    """Issue 12: a batch is wrapped without a copy (from_numpy). Unshuffled, it is a view of the
+    dataset; shuffled, gathering its rows is the only copy made."""
+    X = np.random.default_rng(0).standard_normal((4096, 256)).astype(np.float32)
+    y = np.arange(4096)
+    for xb, yb in DataLoader(X, y, batch_size=1000, shuffle=False):
+        assert np.shares_memory(xb.data, X) and np.shares_memory(yb.data, y)
+        assert not xb.data.flags.writeable and not yb.data.flags.writeable
+    np.testing.assert_array_equal(xb.numpy(), X[4000:])
+    batch_bytes = 1000 * 256 * 4
+    iterator = iter(DataLoader(X, y, batch_size=1000, seed=0))
+    tracemalloc.start()
+    try:
+        xb, yb = next(iterator)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert not np.shares_memory(xb.data, X) and xb.data.base is None  # the gathered rows, wrapped as they are
+    assert not xb.data.flags.writeable
+    assert batch_bytes <= peak < 1.5 * batch_bytes, f"peak {peak} bytes for a {batch_bytes}-byte batch: a second copy?"
+    np.testing.assert_array_equal(xb.numpy(), X[yb.numpy()])

@@ -623,6 +623,12 @@ def test_directions_mode_checks_a_784_256_10_model_in_well_under_a_second() -> N
     assert elapsed < max(1.0, 3 * forwards), f"{elapsed:.2f}s for the check, {forwards:.2f}s for its forward passes"
 
 
+@pytest.mark.parametrize("mode", ["exact", "directions", "auto"])
+def test_an_empty_input_has_nothing_to_fail_in_any_mode(mode: str) -> None:
+    empty, x = f64(np.zeros((0, 3))), f64([1.0, 2.0])
+    assert tg.gradcheck(lambda e, x: e.sum() + (x * x).sum(), [empty, x], mode=mode)
+
+
 def test_auto_mode_uses_directions_for_large_inputs_only() -> None:
     params, x, target = two_layer(np.random.default_rng(9), sizes=(40, 30, 4), batch=6)
 

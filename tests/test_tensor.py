@@ -87,7 +87,8 @@ def test_scalars_keep_the_tensor_dtype():
     for result in (x + 1, 1 + x, x * 2.5, x / 3, 2 - x, x**2, 2**x):
         assert result.dtype == np.float32
     assert (tg.arange(3) * 2).dtype == np.int64
-    assert (tg.arange(3) * 0.5).dtype == np.float64  # an int tensor times a float, as in NumPy
+    # An int tensor times a Python float takes the default float dtype, as in PyTorch (NumPy: float64).
+    assert (tg.arange(3) * 0.5).dtype == np.float32
 
 
 def test_factories():

@@ -22,7 +22,7 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's d
 
 # ---------------------------------------------------------------- reading DOT source back
 
-_NODE = re.compile(r'^\t+(?!graph )(\w+) \[label="((?:[^"\\]|\\.)*)"(.*)\]$', re.M)  # not a box's attributes
+_NODE = re.compile(r"^\t+(\w+) \[label=<(.*)>\]$", re.M)  # labels are HTML-like: <TABLE ...>...</TABLE>
 _EDGE = re.compile(r"^\t+(\w+) -> (\w+)(?: \[(.*)\])?$", re.M)
 
 
@@ -31,39 +31,37 @@ class Dot:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.labels: dict[str, str] = {}
-        self.attrs: dict[str, str] = {}
-        for name, label, attrs in _NODE.findall(source):
+        self.labels: dict[str, str] = {}  # node -> its HTML-like label
+        for name, label in _NODE.findall(source):
             if not name.startswith("legend_"):
                 self.labels[name] = label
-                self.attrs[name] = attrs
         self.edges: list[tuple[str, str, str]] = [
             (tail, head, attrs) for tail, head, attrs in _EDGE.findall(source) if not tail.startswith("legend_")
         ]
 
+    def table(self, node: str) -> ET.Element:
+        element = ET.fromstring(self.labels[node])
+        return element if element.tag == "TABLE" else element.find(".//TABLE")
+
     def fields(self, node: str) -> list[str]:
-        """The fields of a record label, unescaped: ['W', '(4, 3) float32', ...]."""
-        label = self.labels[node]
-        if label.startswith("{") and label.endswith("}") and not label.endswith("\\}"):
-            label = label[1:-1]
-        fields, current, chars = [], "", iter(label)
-        for char in chars:
-            if char == "\\":
-                current += next(chars)  # an escaped character stands for itself
-            elif char == "|":
-                fields, current = [*fields, current], ""
-            else:
-                current += char
-        return [*fields, current]
+        """The rows of a node's label as they read: ['W', '(4, 3) float32', ...]."""
+        # Graphviz reads a backslash pair as one backslash (graphviz.escape doubles them).
+        return ["".join(row.itertext()).replace("\\\\", "\\") for row in self.table(node).iter("TR")]
+
+    def fill(self, node: str) -> str:
+        return self.table(node).get("BGCOLOR")
+
+    def frame_style(self, node: str) -> str:
+        return self.table(node).get("STYLE")
 
     def key(self, node: str) -> str:
         """A readable name for a node: 'op:matmul' for ops, the first field for tensors."""
         if node.startswith("op"):
-            return "op:" + self.labels[node]
+            return "op:" + self.fields(node)[0]
         return self.fields(node)[0]
 
     def ops(self) -> Counter:
-        return Counter(label for node, label in self.labels.items() if node.startswith("op"))
+        return Counter(self.fields(node)[0] for node in self.labels if node.startswith("op"))
 
     def named_edges(self) -> Counter:
         return Counter((self.key(tail), self.key(head)) for tail, head, _ in self.edges)
@@ -71,6 +69,10 @@ class Dot:
     def node_named(self, first_field: str) -> str:
         (node,) = [n for n in self.labels if not n.startswith("op") and self.fields(n)[0] == first_field]
         return node
+
+
+def edge_label(attrs: str) -> str:
+    return re.search(r'label="([^"]*)"', attrs).group(1)
 
 
 def texts_of_svg(svg: bytes) -> tuple[ET.Element, list[str]]:
@@ -114,9 +116,9 @@ def test_diamond_has_exactly_its_ops_edges_and_labels():
     assert len(dot.labels) == 7  # a, b, c, d and three ops: `a` is drawn once although used twice
     assert dot.fields(dot.node_named("a")) == ["a", "(3,) float32"]
     # The styles: parameter (blue, bold), output (orange, thick), intermediate (white).
-    assert 'fillcolor="#cfe3f7"' in dot.attrs[dot.node_named("a")]
-    assert 'fillcolor="#ffd9a8"' in dot.attrs[dot.node_named("d")]
-    assert 'fillcolor="#ffffff"' in dot.attrs[dot.node_named("b")]
+    assert dot.fill(dot.node_named("a")) == "#cfe3f7"
+    assert dot.fill(dot.node_named("d")) == "#ffd9a8"
+    assert dot.fill(dot.node_named("b")) == "#ffffff"
 
 
 def test_reused_tensor_is_one_node_with_an_arrow_per_use():
@@ -137,8 +139,8 @@ def test_reused_tensor_is_one_node_with_an_arrow_per_use():
 def test_numbers_are_drawn_as_small_constant_nodes():
     x = tg.Tensor([1.0, 2.0], requires_grad=True, name="x")
     dot = Dot(draw_graph(x * 2.5).source)
-    (const,) = [n for n in dot.labels if dot.labels[n] == "2.5"]
-    assert 'style="rounded,filled,dashed"' in dot.attrs[const]
+    (const,) = [n for n in dot.labels if dot.fields(n) == ["2.5"]]
+    assert dot.frame_style(const) == "rounded,dashed"
     assert dot.named_edges()[("2.5", "op:mul")] == 1
 
 
@@ -147,10 +149,10 @@ def test_inputs_and_constants_have_their_own_style_and_legend():
     w = tg.Tensor(np.ones((3, 4), dtype=np.float32), requires_grad=True, name="w")
     g = draw_graph(x @ w)
     dot = Dot(g.source)
-    assert 'style="filled,dashed"' in dot.attrs[dot.node_named("x")]
+    assert dot.frame_style(dot.node_named("x")) == "rounded,dashed"
     assert dot.fields("t0") == ["(5, 4) float32"]  # the output, unnamed
-    for entry in ("parameter (leaf, requires grad)", "input / constant (no grad)", "intermediate result", "output"):
-        assert f'label="{entry}"' in g.source
+    legend = {Dot(g.source.replace("legend_", "")).fields(n)[0] for n in re.findall(r"\tlegend_(\w+) \[", g.source)}
+    assert {"parameter (leaf, requires grad)", "input / constant (no grad)", "intermediate result", "output"} <= legend
     assert "subgraph cluster_legend" in g.source
 
 
@@ -198,11 +200,11 @@ def test_special_characters_in_names_are_escaped():
     assert dot.fields(dot.node_named('a|b<c>{"d"}\\')) == ['a|b<c>{"d"}\\', "(1,) float32"]
 
 
-def test_rankdir_top_to_bottom_braces_the_records():
+def test_rankdir_top_to_bottom_keeps_each_node_a_vertical_list():
     x = tg.Tensor([1.0], requires_grad=True, name="x")
     source = draw_graph(x.exp(), rankdir="TB").source
     assert "rankdir=TB" in source
-    assert 'label="{x|(1,) float32}"' in source
+    assert Dot(source).fields(Dot(source).node_named("x")) == ["x", "(1,) float32"]  # the same rows as LR
 
 
 def test_several_roots_are_all_outputs():
@@ -212,7 +214,7 @@ def test_several_roots_are_all_outputs():
     dot = Dot(draw_graph([a, b]).source)
     assert dot.ops() == Counter({"exp": 1, "tanh": 1})
     for name in ("a", "b"):
-        assert 'fillcolor="#ffd9a8"' in dot.attrs[dot.node_named(name)]
+        assert dot.fill(dot.node_named(name)) == "#ffd9a8"
 
 
 def test_tensor_draw_is_the_same_as_draw_graph():
@@ -225,7 +227,7 @@ def test_tensor_draw_is_the_same_as_draw_graph():
 def test_a_leaf_alone_is_one_node():
     x = tg.Tensor([1.0, 2.0], name="x")
     dot = Dot(draw_graph(x).source)
-    assert list(dot.labels.values()) == ["x|(2,) float32"]
+    assert [dot.fields(n) for n in dot.labels] == [["x", "(2,) float32"]]
     assert dot.edges == []
 
 
@@ -259,15 +261,15 @@ def test_backward_view_shows_gradient_flow_with_shapes_and_saved_bytes():
     loss = (x * w).sum()
     loss.name = "loss"
     dot = Dot(draw_graph(loss, direction="backward").source)
-    backward_nodes = {n: dot.labels[n] for n in dot.labels if n.startswith("b")}
+    backward_nodes = {n: dot.fields(n) for n in dot.labels if n.startswith("b")}
     # mul keeps both of its inputs (2 x 3 float32 = 24 bytes) for its backward; sum keeps nothing.
-    assert sorted(backward_nodes.values()) == ["MulBackward\\nsaved 24 B", "SumBackward"]
+    assert sorted(backward_nodes.values()) == [["MulBackward", "saved 24 B"], ["SumBackward"]]
     seed = next(n for n in dot.labels if n.startswith("seed"))
     assert dot.fields(seed) == ["L = loss", "seed ∂L/∂L = 1", "() float32"]
     grad_node = next(n for n in dot.labels if n.startswith("g"))
     assert dot.fields(grad_node) == ["w.grad", "(3,) float32"]
-    labels = {n: (dot.labels[n].split("\\n")[0] if n.startswith("b") else dot.fields(n)[0]) for n in dot.labels}
-    named = [(labels[t], labels[h], re.search(r'label="([^"]*)"', a).group(1)) for t, h, a in dot.edges]
+    labels = {n: dot.fields(n)[0] for n in dot.labels}
+    named = [(labels[t], labels[h], edge_label(a)) for t, h, a in dot.edges]
     assert sorted(named) == sorted(
         [
             ("L = loss", "SumBackward", "∂L/∂loss ()"),
@@ -279,7 +281,7 @@ def test_backward_view_shows_gradient_flow_with_shapes_and_saved_bytes():
 
     loss.backward()  # frees the saved buffers and fills w.grad = x
     after = Dot(draw_graph(loss, direction="backward").source)
-    assert sorted(after.labels[n] for n in after.labels if n.startswith("b")) == ["MulBackward", "SumBackward"]
+    assert sorted(after.fields(n) for n in after.labels if n.startswith("b")) == [["MulBackward"], ["SumBackward"]]
     grad_node = next(n for n in after.labels if n.startswith("g"))
     assert after.fields(grad_node) == ["w.grad", "(3,) float32", "[1, 2, 3]"]
 
@@ -306,9 +308,9 @@ def test_100k_node_graph_is_walked_without_recursion_and_max_nodes_keeps_it_smal
     assert "… 99,961 more nodes not drawn" in dot.labels["hidden"]
     assert "max_nodes=40" in dot.labels["hidden"]
     # the nodes kept are those nearest the output, and the marker points where the rest attaches
-    assert 'fillcolor="#ffd9a8"' in dot.attrs["t0"]
-    cut = [(t, h) for t, h, a in dot.edges if t == "hidden"]
-    assert len(cut) == 1 and 'style="dashed"' in dot.source
+    assert dot.fill("t0") == "#ffd9a8"
+    cut = [(t, h, a) for t, h, a in dot.edges if t == "hidden"]
+    assert len(cut) == 1 and "style=dashed" in cut[0][2]
     backward = Dot(draw_graph(y, max_nodes=40, direction="backward").source)
     assert sum(1 for n in backward.labels if n.startswith("b")) == 20  # NegBackward, one per op kept
     assert "… 99,961 more nodes not drawn" in backward.labels["hidden"]
@@ -414,8 +416,9 @@ def test_a_module_called_twice_gets_two_numbered_boxes():
     source = draw_graph(out).source
     assert 'label="FakeModule (call 1)"' in source and 'label="FakeModule (call 2)"' in source
     # w is used by both calls, so it belongs to neither box
-    assert "w|" not in _cluster_body(source, _cluster_named(source, "FakeModule (call 1)"))
-    assert "w|" not in _cluster_body(source, _cluster_named(source, "FakeModule (call 2)"))
+    dot = Dot(source)
+    for call in ("FakeModule (call 1)", "FakeModule (call 2)"):
+        assert "w" not in {dot.key(n) for n in _nodes_in(_cluster_body(source, _cluster_named(source, call)))}
 
 
 def test_a_container_returning_its_last_layers_tensor_gets_its_own_box():
@@ -463,13 +466,17 @@ def _names(modules: dict):
     return Named()
 
 
+_CLUSTER = re.compile(r'subgraph (cluster_\d+) \{\n\t+graph \[.*label=(?:"([^"]*)"|(\w+))')
+
+
 def _clusters(source: str) -> list[tuple[str, str]]:
     """(name, label) of the module boxes in a DOT source (the legend left out)."""
-    return re.findall(r'subgraph (cluster_\d+) \{\n\t+graph \[.*label="([^"]*)"', source)
+    return [(name, quoted or bare) for name, quoted, bare in _CLUSTER.findall(source)]
 
 
 def _cluster_named(source: str, label_start: str) -> str:
-    return re.search(r'subgraph (cluster_\d+) \{\n\t+graph \[.*label="' + re.escape(label_start), source).group(1)
+    (name,) = [name for name, label in _clusters(source) if label.startswith(label_start)]
+    return name
 
 
 def _cluster_body(source: str, name: str) -> str:
@@ -485,7 +492,7 @@ def _cluster_body(source: str, name: str) -> str:
 
 
 def _nodes_in(body: str) -> list[str]:
-    return [name for name, _, _ in _NODE.findall(body)]
+    return [name for name, _ in _NODE.findall(body)]
 
 
 # ---------------------------------------------------------------- rendering with the real dot
@@ -607,7 +614,7 @@ def test_mlp_with_cross_entropy_has_exactly_its_ops_edges_and_labels():
     ]:
         node = dot.node_named(name)
         assert dot.fields(node) == [name, f"{shape} float32"]
-        assert 'fillcolor="#cfe3f7"' in dot.attrs[node]  # parameter style
+        assert dot.fill(node) == "#cfe3f7"  # parameter style
     assert dot.fields(dot.node_named("x")) == ["x", "(5, 3) float32"]
     assert dot.fields(dot.node_named("loss")) == ["loss", "() float32"]
     ops = dot.ops()
@@ -657,7 +664,7 @@ def test_mlp_backward_view_shows_gradient_shapes_and_saved_bytes():
     model, _, loss = mlp_loss()
     loss.backward(retain_graph=True)  # keeps the saved buffers, so their sizes are drawn
     dot = Dot(draw_graph(loss, params=model, direction="backward").source)
-    edge_labels = Counter(re.search(r'label="([^"]*)"', a).group(1) for _, _, a in dot.edges)
+    edge_labels = Counter(edge_label(a) for _, _, a in dot.edges)
     for name, shape in [
         ("layers.0.weight", "(4, 3)"),
         ("layers.0.bias", "(4,)"),
@@ -670,10 +677,10 @@ def test_mlp_backward_view_shows_gradient_shapes_and_saved_bytes():
         assert dot.fields(node)[1] == f"{shape} float32"
         assert dot.fields(node)[2].startswith("[" if grad.size <= 8 else f"min {grad.min():.3g}")
     assert edge_labels["(5, 4)"] >= 2  # the gradient reaching the relu and the first layer
-    backward_ops = Counter(dot.labels[n].split("\\n")[0] for n in dot.labels if n.startswith("b"))
+    backward_ops = Counter(dot.fields(n)[0] for n in dot.labels if n.startswith("b"))
     assert backward_ops["MatmulBackward"] == 2 and backward_ops["ReluBackward"] == 1
     # relu keeps a (5, 4) bool mask: 20 bytes
-    assert "ReluBackward\\nsaved 20 B" in dot.labels.values()
+    assert ["ReluBackward", "saved 20 B"] in [dot.fields(n) for n in dot.labels]
     assert "x" not in {dot.fields(n)[0] for n in dot.labels if n.startswith("g")}  # no grad for the input
 
 
@@ -732,3 +739,133 @@ def test_cli_without_dot_explains_and_can_still_write_dot_source(tmp_path, monke
 def test_cli_rejects_bad_sizes(capsys):
     assert run_cli("--sizes", "3") == 2
     assert "--sizes needs at least two positive sizes" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- collapsed modules, highlights
+
+
+def test_collapse_modules_draws_each_outermost_call_as_one_node_with_its_shapes():
+    model, _x, loss = mlp_loss(batch=5)
+    full = Dot(draw_graph(loss, params=model).source)
+    g = draw_graph(loss, params=model, collapse_modules=True)
+    dot = Dot(g.source)
+    (module,) = [n for n in dot.labels if n.startswith("m")]
+    assert dot.fields(module) == ["MLP(3→4→2)", "in (5, 3)", "out (5, 2)"]
+    assert dot.fill(module) == "#ece6fa"
+    assert "subgraph cluster_0" not in g.source  # no boxes left: the calls inside are hidden in the node
+    names = {dot.fields(n)[0] for n in dot.labels}
+    assert not names & {"layers.0.weight", "layers.2.bias"}  # the parameters are inside the call
+    assert dot.ops()["matmul"] == 0 and dot.ops()["relu"] == 0
+    # The input goes into the call once, and the call's output feeds the loss's first op.
+    assert [(dot.key(t), h) for t, h, _ in dot.edges if h == module] == [("x", module)]
+    (after,) = [dot.key(h) for t, h, _ in dot.edges if t == module]
+    assert after.startswith("op:")
+    # Everything after the model is drawn op by op, as without collapsing.
+    outside = Counter({op: n for op, n in full.ops().items() if op not in ("matmul", "transpose", "relu")})
+    outside["add"] -= 2  # the two biases
+    assert +dot.ops() == +outside
+
+
+def test_collapse_modules_keeps_separate_calls_and_what_is_between_them():
+    w = tg.Tensor(np.eye(2, dtype=np.float32), requires_grad=True, name="w")
+    cell = FakeModule(lambda h: (h @ w).tanh())
+    h0 = tg.Tensor(np.ones((1, 2), dtype=np.float32), name="h0")
+    out = (cell(cell(h0) * 2.0)).sum()
+    dot = Dot(draw_graph(out, collapse_modules=True).source)
+    modules = sorted(n for n in dot.labels if n.startswith("m"))
+    assert [dot.fields(n)[0] for n in modules] == ["FakeModule (call 1)", "FakeModule (call 2)"]
+    assert all(dot.fields(n)[1:] == ["in (1, 2)", "out (1, 2)"] for n in modules)
+    # w is shared by the two calls, so it stays outside both and feeds each of them
+    assert Counter(dot.key(h) for t, h, _ in dot.edges if dot.key(t) == "w") == Counter(
+        {dot.key(modules[0]): 1, dot.key(modules[1]): 1}
+    )
+    assert dot.ops()["mul"] == 1  # the * 2.0 between the calls is drawn
+
+
+def test_highlight_marks_tensors_and_says_where_they_were_made():
+    x = tg.Tensor([1.0, -1.0], requires_grad=True, name="x")
+    with np.errstate(invalid="ignore"):
+        y = x.log()
+    y.name = "y"
+    loss = y.sum()
+    y._ctx.source = ("/home/me/train.py", 12, "    y = x.log()\n")  # what detect_anomaly() records
+    g = draw_graph(loss, highlight=y)
+    dot = Dot(g.source)
+    node = dot.node_named("y")
+    assert dot.fill(node) == "#ffcdd2" and dot.table(node).get("BORDER") == "4"
+    assert dot.fields(node) == ["y", "(2,) float32", "made at train.py:12: y = x.log()"]
+    assert dot.fill(dot.node_named("x")) == "#cfe3f7"  # the others keep their colours
+    legend = {Dot(g.source.replace("legend_", "")).fields(n)[0] for n in re.findall(r"\tlegend_(\w+) \[", g.source)}
+    assert "highlighted" in legend
+    both = Dot(draw_graph(loss, highlight=[x, y]).source)
+    assert both.fill(both.node_named("x")) == both.fill(both.node_named("y")) == "#ffcdd2"
+    backward = Dot(draw_graph(loss, highlight=y, direction="backward").source)
+    (log_backward,) = [n for n in backward.labels if backward.fields(n)[0] == "LogBackward"]
+    assert backward.fill(log_backward) == "#ffcdd2"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"highlight": np.ones(2)}, "highlight must be a Tensor or a list of Tensors, got ndarray"),
+        ({"highlight": [None]}, "highlight must be a Tensor or a list of Tensors, got NoneType"),
+    ],
+)
+def test_bad_highlight_says_what_is_wrong(kwargs, message):
+    x = tg.Tensor([1.0], requires_grad=True)
+    with pytest.raises(TypeError, match=re.escape(message)):
+        draw_graph(x.exp(), **kwargs)
+
+
+@needs_dot
+def test_collapsed_mlp_renders(tmp_path):
+    model, _, loss = mlp_loss()
+    _, texts = texts_of_svg(draw_graph(loss, params=model, collapse_modules=True).pipe(format="svg"))
+    assert {"MLP(3→4→2)", "in (5, 3)", "out (5, 2)", "loss"} <= set(texts)
+
+
+# ---------------------------------------------------------------- to_dict
+
+
+def test_to_dict_is_the_drawn_graph_as_json():
+    import json
+
+    from tinygrad_edu.viz import to_dict
+
+    model, _x, loss = mlp_loss()
+    loss.backward()
+    data = to_dict(loss, params=model)
+    json.dumps(data, allow_nan=False)  # strict JSON
+    nodes = {n["id"]: n for n in data["nodes"]}
+    dot = Dot(draw_graph(loss, params=model).source)
+    assert set(nodes) == set(dot.labels)  # the same nodes, with the same ids, as the picture
+    assert Counter((e["source"], e["target"]) for e in data["edges"]) == Counter((t, h) for t, h, _ in dot.edges)
+    weight = next(n for n in data["nodes"] if n["name"] == "layers.0.weight")
+    w = dict(model.named_parameters())["layers.0.weight"]
+    assert weight["kind"] == "tensor" and weight["op"] is None and weight["shape"] == [4, 3]
+    assert weight["dtype"] == "float32" and weight["module"] == "layers.0: Linear(3→4)" and weight["requires_grad"]
+    assert weight["value"]["values"] is None  # 12 elements: summarised
+    assert weight["grad"]["mean"] == pytest.approx(float(w.grad.numpy().mean()), rel=1e-6)
+    assert weight["grad"]["abs_max"] == pytest.approx(float(np.abs(w.grad.numpy()).max()), rel=1e-6)
+    bias = next(n for n in data["nodes"] if n["name"] == "layers.2.bias")
+    b = dict(model.named_parameters())["layers.2.bias"]
+    assert bias["grad"]["values"] == pytest.approx(b.grad.numpy().tolist())
+    assert nodes["t0"]["name"] == "loss" and nodes["t0"]["module"] is None
+    relu = next(n for n in data["nodes"] if n["kind"] == "op" and n["op"] == "relu")
+    assert relu["module"] == "layers.1: ReLU" and relu["shape"] == [5, 4]
+    assert next(n for n in data["nodes"] if n["name"] == "x")["grad"] is None
+    # the arrows into an op say which argument they are
+    matmul = next(n["id"] for n in data["nodes"] if n["kind"] == "op" and n["op"] == "matmul" and n["shape"] == [5, 4])
+    into = sorted((e["input"], nodes[e["source"]]["name"]) for e in data["edges"] if e["target"] == matmul)
+    assert into == [(0, "x"), (1, None)]  # x @ W.T: W.T is unnamed
+
+
+def test_to_dict_writes_nan_and_inf_as_strings():
+    from tinygrad_edu.viz import to_dict
+
+    x = tg.Tensor([0.0, -1.0, 1.0], requires_grad=True, name="x")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = x.log()
+    (node,) = [n for n in to_dict(y)["nodes"] if n["kind"] == "tensor" and n["op"] == "log"]
+    assert node["value"]["values"] == ["-inf", "nan", 0.0]
+    assert node["value"]["nonfinite"] == 2

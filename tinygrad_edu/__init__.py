@@ -14,7 +14,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from tinygrad_edu.engine import grad
+from tinygrad_edu.autograd import Context
 from tinygrad_edu.errors import AnomalyError, BackwardError, DTypeError, InPlaceError, ShapeError
 from tinygrad_edu.factories import (
     arange,
@@ -39,8 +39,7 @@ from tinygrad_edu.grad_mode import (
     set_grad_enabled,
     strict_shapes,
 )
-from tinygrad_edu.ops import Context, Function
-from tinygrad_edu.tensor import Tensor, cat, get_default_dtype, set_default_dtype, stack, where
+from tinygrad_edu.tensor import Function, Tensor, cat, get_default_dtype, grad, set_default_dtype, stack, where
 
 
 def _as_function(name: str) -> Callable[..., Tensor]:

@@ -1,7 +1,8 @@
-"""Global switches of the engine: whether operations are recorded, and two debugging modes.
+"""The engine's switches: whether operations are recorded, and two debugging modes.
 
-Each switch is a context manager that restores the previous value on exit, so they nest, and
-each also works as a decorator:
+Each switch belongs to one thread, as in PyTorch: a `no_grad()` block in one thread never
+changes what another thread records. Each is a context manager that restores the previous value
+on exit, so they nest, and each also works as a decorator:
 
 >>> import tinygrad_edu as tg
 >>> x = tg.Tensor([1.0, 2.0], requires_grad=True)
@@ -15,16 +16,18 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import threading
 from collections.abc import Callable
 from typing import Any
 
 
-class _Switches:
-    """The engine reads these on every operation, so they are plain attributes."""
+class _Switches(threading.local):
+    """Read on every operation. A new thread starts with these class-level defaults."""
 
     grad_enabled = True
     strict_shapes = False
     detect_anomaly = False
+    debugging = False  # strict_shapes or detect_anomaly: one read tells the engine both are off
 
 
 switches = _Switches()
@@ -42,15 +45,21 @@ class _Switch(contextlib.ContextDecorator):
         return switch(func) if callable(func) else switch
 
     def _recreate_cm(self) -> _Switch:
-        # A fresh copy per call, so a recursive decorated function restores the right value.
+        # A fresh copy per call, so a recursive (or concurrently called) decorated function
+        # restores the value it found.
         return copy.copy(self)
 
     def __enter__(self) -> None:
         self._previous = getattr(switches, self.attribute)
-        setattr(switches, self.attribute, self.value)
+        _set(self.attribute, self.value)
 
     def __exit__(self, *exc_info: object) -> None:
-        setattr(switches, self.attribute, self._previous)
+        _set(self.attribute, self._previous)
+
+
+def _set(attribute: str, value: bool) -> None:
+    setattr(switches, attribute, value)
+    switches.debugging = switches.strict_shapes or switches.detect_anomaly
 
 
 class no_grad(_Switch):
@@ -88,11 +97,16 @@ class strict_shapes(_Switch):
 
 
 class detect_anomaly(_Switch):
-    """Check every forward result and every gradient for NaN or Inf and name the op that made it."""
+    """Check every forward result and every gradient for NaN or Inf and name the op that made it.
+
+    Each op recorded inside the block also remembers the line of your code that made it, and the
+    error names that line and carries the tensor as `.tensor`, so that
+    `draw_graph(loss, highlight=error.tensor)` shows where it happened.
+    """
 
     attribute, value = "detect_anomaly", True
 
 
 def is_grad_enabled() -> bool:
-    """True when operations are being recorded for backward."""
+    """True when operations are being recorded for backward (in this thread)."""
     return switches.grad_enabled
