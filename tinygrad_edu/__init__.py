@@ -69,9 +69,24 @@ _LAZY_NAMES = {
     "check_module_grads": "tinygrad_edu.gradient_check",
     "GradcheckError": "tinygrad_edu.gradient_check",
     "CheckpointError": "tinygrad_edu.serialization",
+    "trace_backward": "tinygrad_edu.viz",
     "save": "tinygrad_edu.serialization",
     "load": "tinygrad_edu.serialization",
 }
+
+
+def _draw(self: Tensor, **kwargs: Any) -> Any:
+    """Draw the graph that computed this tensor: `tinygrad_edu.viz.draw_graph(self, **kwargs)`.
+
+    Defined here, in the package that sits above both `tensor` and `viz`, because the drawing
+    code builds on Tensor: a method in tensor.py importing viz would close an import cycle.
+    """
+    from tinygrad_edu.viz import draw_graph
+
+    return draw_graph(self, **kwargs)
+
+
+Tensor.draw = _draw
 
 
 def __getattr__(name: str) -> Any:

@@ -295,9 +295,9 @@ class Sum(Op):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, *, axis: tuple[int, ...] | None, keepdims: bool = False) -> np.ndarray:
         ctx.input_shape, ctx.kept_shape = x.shape, _kept_shape(x.shape, axis)
-        # float16 is summed in float32, as PyTorch does: its 11-bit mantissa loses the small terms
-        dtype = np.float32 if x.dtype == np.float16 else None
-        return np.sum(x, axis=axis, keepdims=keepdims, dtype=dtype).astype(x.dtype, copy=False)
+        if x.dtype == np.float16:  # summed in float32, as PyTorch does: float16 loses the small terms
+            return np.sum(x, axis=axis, keepdims=keepdims, dtype=np.float32).astype(np.float16)
+        return np.sum(x, axis=axis, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:

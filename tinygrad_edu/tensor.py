@@ -519,12 +519,6 @@ class Tensor:
             fields.append(f"name={self.name!r}")
         return f"Tensor({body}, {', '.join(fields)})"
 
-    def draw(self, **kwargs: Any) -> Any:
-        """Draw the graph that computed this tensor: `tinygrad_edu.viz.draw_graph(self, **kwargs)`."""
-        from tinygrad_edu.viz import draw_graph
-
-        return draw_graph(self, **kwargs)
-
     # ------------------------------------------------------------ primitive ops (see ops.py)
 
     def __add__(self, other: Operand) -> Tensor:
