@@ -1,6 +1,6 @@
 """Weight initialisation, in place, with PyTorch's names and formulas (`torch.nn.init`).
 
-Each function overwrites the tensor's values in place and returns the tensor. Randomness comes from
+Each function overwrites `tensor.data` and returns the tensor. Randomness comes from
 `tinygrad_edu.manual_seed` (the default generator) or from a `generator=` you pass.
 
 >>> import numpy as np
@@ -20,7 +20,6 @@ import numpy as np
 
 from tinygrad_edu.errors import ShapeError
 from tinygrad_edu.factories import default_generator
-from tinygrad_edu.grad_mode import no_grad
 from tinygrad_edu.tensor import Tensor
 
 _LINEAR_GAINS = ("linear", "identity", "sigmoid", "conv1d", "conv2d", "conv3d")
@@ -58,10 +57,7 @@ def _fans(tensor: Tensor, caller: str) -> tuple[int, int]:
 
 
 def _fill(tensor: Tensor, values: np.ndarray | float) -> Tensor:
-    # In place and cast to the tensor's dtype; like any in-place change its version goes up, so a
-    # graph that saved the old values refuses a backward, as PyTorch's init functions do.
-    with no_grad():
-        tensor.copy_(np.asarray(values).astype(tensor.dtype, copy=False))
+    tensor.data[...] = values  # in place, and cast to the tensor's dtype
     return tensor
 
 
