@@ -1,58 +1,51 @@
-"""One training step of a small CNN: tinygrad_edu against PyTorch CPU on the same network.
+"""One training step of a small CNN: tinygrad_edu against PyTorch CPU on the same network (issue 14).
 
-The network is `tinygrad_edu.nn.models.small_cnn()` (the `tinygrad-edu train --model cnn`
-network for 28x28 images): [Conv 3x3 -> BatchNorm -> ReLU -> MaxPool 2x2] x 2 -> Linear ->
-ReLU -> Linear, float32, NCHW. PyTorch gets the same layers and, through `load_state_dict`
-(the parameter and buffer names are the same), the same weights. A step is forward,
-cross-entropy, backward and an Adam update, on a batch of random 28x28 images.
+The network is `tinygrad_edu.nn.models.small_cnn()` (the CNN of `examples/cnn_mnist.py` for
+28x28 images): [Conv 3x3 -> BatchNorm -> ReLU -> MaxPool 2x2] x 2 -> Linear -> ReLU -> Linear,
+float32, NCHW. PyTorch gets the same layers and, through `load_state_dict` (the parameter and
+buffer names are the same), the same weights. A step is forward, cross-entropy, backward and an
+Adam update, on a batch of random 28x28 images. Before timing, the first steps of both from the
+same weights are compared, so that both compute the same thing.
 
-The contenders run interleaved, a few steps each per round with the first not counted, and
-the order rotating every round (`rotated_medians` of bench_nn.py), so that a noisy neighbour
-slows both alike; the table shows the median step of each and the ratio. Before timing, one
-step of each from the same weights is compared, so that both compute the same thing.
+The steps run in interleaved rounds (harness.py: rotating order, an uncounted call per turn,
+paired per-round ratios); the table shows the median step of each and the median ratio.
 
-    .venv/bin/python benchmarks/bench_cnn.py [--batch 64] [--repeats 20] [--threads 1]
+    .venv/bin/python benchmarks/bench_cnn.py [--batch 64] [--rounds 20] [--threads 1] [--quick]
 
-`--threads` is PyTorch's intra-op threads; set NumPy's BLAS threads to the same with
-OPENBLAS_NUM_THREADS (the Makefile's default is 1) for a like-for-like comparison.
+`--epochs N` times whole MNIST epochs instead (the 60,000 training images, reshuffled each
+epoch, Adam 2e-3; N timed epochs of each after a warm-up one, interleaved), then prints both
+models' test accuracy: the epoch time of the CNN against PyTorch's on the same network.
 
-`--epochs N` times whole MNIST training epochs instead (the 60,000 training images, reshuffled
-each epoch, N epochs of each contender, alternating), and prints the test accuracy after them:
-the epoch time of `tinygrad-edu train --model cnn` against PyTorch's on the same network.
-
-    .venv/bin/python benchmarks/bench_cnn.py --epochs 2 [--data-dir ../shared/data/mnist]
+    .venv/bin/python benchmarks/bench_cnn.py --epochs 2 [--data-dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-# PyTorch's OpenMP threads spin after each call by default, stealing the CPU from whatever runs
-# next; interleaved runs need them to sleep instead.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
+import harness  # first: it sets OMP_WAIT_POLICY before PyTorch loads
 import numpy as np
-from bench_nn import rotated_medians
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F  # noqa: N812  (PyTorch's usual name)
 from tinygrad_edu import optim
 from tinygrad_edu.nn.models import small_cnn
 
-try:
-    import torch
-except ImportError:  # PyTorch is optional: without it only our step is timed
-    torch = None
-
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+ROOT = Path(__file__).resolve().parents[1]
+torch, TORCH_MISSING = harness.optional_module("torch")
 
 
-def torch_cnn(model: tg.nn.Module) -> torch.nn.Module:
+def default_data_dir() -> Path:
+    """The shared MNIST folder beside the repository, or beside a folder above it (a worktree)."""
+    for folder in ROOT.parents:
+        if (folder / "shared" / "data" / "mnist").is_dir():
+            return folder / "shared" / "data" / "mnist"
+    return ROOT.parent / "shared" / "data" / "mnist"
+
+
+def torch_cnn(model: tg.nn.Module):
     """The same network in PyTorch, with `model`'s weights and buffers."""
     c1, c2 = model[1].out_channels, model[5].out_channels
     layers = torch.nn.Sequential(
@@ -74,7 +67,8 @@ def torch_cnn(model: tg.nn.Module) -> torch.nn.Module:
     return layers
 
 
-def contenders(batch: int) -> dict[str, Callable[[], float]]:
+def step_contenders(batch: int) -> dict[str, Callable[[], float]]:
+    """A training step of each system on the same batch, from the same weights; each returns its loss."""
     rng = np.random.default_rng(0)
     x = rng.random((batch, 784), dtype=np.float32)
     y = rng.integers(0, 10, batch)
@@ -108,11 +102,11 @@ def contenders(batch: int) -> dict[str, Callable[[], float]]:
     return steps
 
 
-def check_same_step(batch: int) -> None:
+def check_same_steps(batch: int) -> None:
     """Both take the same first steps from the same weights (float32 rounding apart)."""
     if torch is None:
         return
-    steps = contenders(batch)
+    steps = step_contenders(batch)
     for step in range(3):
         ours, theirs = steps["tinygrad_edu"](), steps["pytorch"]()
         if not np.isclose(ours, theirs, rtol=1e-4):
@@ -120,7 +114,7 @@ def check_same_step(batch: int) -> None:
 
 
 def epoch_contenders(data_dir: Path, batch: int) -> tuple[dict[str, Callable[[], float]], Callable[[], dict]]:
-    """An epoch function per contender (each returns its mean training loss), and a function that
+    """An epoch function per system (each returns its mean training loss), and a function that
     evaluates both models on the test images."""
     from tinygrad_edu.data import DataLoader, load_mnist
 
@@ -142,7 +136,7 @@ def epoch_contenders(data_dir: Path, batch: int) -> tuple[dict[str, Callable[[],
             total += loss.item() * len(yb)
         return total / len(X)
 
-    epochs = {"tinygrad_edu": tinygrad_edu}
+    epochs: dict[str, Callable[[], float]] = {"tinygrad_edu": tinygrad_edu}
     if torch is not None:
         theirs = torch_cnn(model)
         torch_opt = torch.optim.Adam(theirs.parameters(), lr=2e-3)
@@ -167,7 +161,10 @@ def epoch_contenders(data_dir: Path, batch: int) -> tuple[dict[str, Callable[[],
     def accuracies() -> dict[str, float]:
         model.eval()
         with tg.no_grad():
-            result = {"tinygrad_edu": float((model(tg.from_numpy(X_test)).data.argmax(1) == y_test).mean())}
+            logits = np.concatenate(
+                [model(tg.from_numpy(X_test[i : i + 1000])).data for i in range(0, len(X_test), 1000)]
+            )
+        result = {"tinygrad_edu": float((logits.argmax(1) == y_test).mean())}
         if torch is not None:
             theirs.eval()
             with torch.no_grad():
@@ -177,54 +174,43 @@ def epoch_contenders(data_dir: Path, batch: int) -> tuple[dict[str, Callable[[],
     return epochs, accuracies
 
 
-def time_epochs(data_dir: Path, batch: int, count: int) -> None:
-    """`count` epochs of each contender, alternating; the time of each, then the test accuracy."""
-    epochs, accuracies = epoch_contenders(data_dir, batch)
-    print(f"MNIST epochs of small_cnn, Adam 2e-3 (constant), batch {batch}, alternating, load {os.getloadavg()[0]:.1f}")
-    times: dict[str, list[float]] = {name: [] for name in epochs}
-    for epoch in range(count):
-        for name, run in epochs.items():
-            start = time.perf_counter()
-            loss = run()
-            times[name].append(time.perf_counter() - start)
-            print(f"  epoch {epoch + 1} {name:<14}{times[name][-1]:7.1f} s   mean loss {loss:.4f}")
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    print("median epoch: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in medians.items()))
-    if "pytorch" in medians:
-        print(f"ratio tinygrad_edu / pytorch: {medians['tinygrad_edu'] / medians['pytorch']:.2f}x")
-    print("test accuracy: " + ", ".join(f"{name} {value:.2%}" for name, value in accuracies().items()))
+def report(samples: harness.Samples, unit: float, unit_name: str) -> None:
+    for name in samples.seconds:
+        print(f"  {name:<14}{samples.median(name) / unit:8.1f} {unit_name}")
+    if "pytorch" in samples.seconds:
+        low, high = samples.ratio_spread("tinygrad_edu")
+        print(f"  tinygrad_edu / pytorch: {samples.ratio('tinygrad_edu'):.2f}x (quartiles {low:.2f}-{high:.2f})")
+    else:
+        print(f"  ({TORCH_MISSING})")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=20, help="interleaved rounds")
-    parser.add_argument(
-        "--steps-in-a-row", type=int, default=3, help="steps per contender per round (first not counted)"
-    )
-    parser.add_argument("--threads", type=int, default=1, help="PyTorch's intra-op threads (default 1)")
+    harness.add_timing_arguments(parser)
+    parser.add_argument("--batch", type=int, default=64, help="(default: 64)")
     parser.add_argument("--epochs", type=int, default=0, help="time this many MNIST epochs instead of steps")
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help=f"MNIST files (default {DEFAULT_DATA})")
-    args = parser.parse_args()
-    if torch is not None:
-        torch.set_num_threads(args.threads)
+    parser.add_argument("--data-dir", type=Path, default=None, help="MNIST IDX files (default: the shared folder)")
+    args = harness.parse_timing_arguments(parser, argv)
+    harness.set_threads(args.threads)
+    clock = harness.CLOCKS[args.clock]
+    reference = "pytorch" if torch is not None else "tinygrad_edu"
     if args.epochs:
-        time_epochs(args.data_dir, args.batch, args.epochs)
+        data_dir = args.data_dir or default_data_dir()
+        if not data_dir.is_dir():
+            raise SystemExit(f"no MNIST files in {data_dir}; pass --data-dir DIR")
+        epochs, accuracies = epoch_contenders(data_dir, args.batch)
+        print(f"MNIST epochs of small_cnn, Adam 2e-3, batch {args.batch}: {args.epochs} timed after a warm-up each")
+        print("\n".join(harness.describe_machine()))
+        samples = harness.interleaved(epochs, reference, rounds=args.epochs, calls=1, settle=False, clock=clock)
+        report(samples, 1.0, "s per epoch")
+        print("test accuracy: " + ", ".join(f"{name} {value:.2%}" for name, value in accuracies().items()))
         return
-    check_same_step(args.batch)
-    blas = os.environ.get("OPENBLAS_NUM_THREADS", "default")
-    versions = f"numpy {np.__version__} (OPENBLAS_NUM_THREADS={blas})"
-    if torch is not None:
-        versions += f", torch {torch.__version__} ({args.threads} threads)"
-    print(f"small_cnn training step (Adam), batch {args.batch}, float32; {versions}")
-    start = time.perf_counter()
-    medians = rotated_medians(contenders(args.batch), args.repeats, args.steps_in_a_row)
-    counted = args.repeats * (args.steps_in_a_row - 1)
-    print(f"medians of {counted} steps each ({time.perf_counter() - start:.0f} s)")
-    for name, seconds in medians.items():
-        print(f"  {name:<14}{seconds * 1e3:8.1f} ms")
-    if "pytorch" in medians:
-        print(f"  ratio tinygrad_edu / pytorch: {medians['tinygrad_edu'] / medians['pytorch']:.2f}x")
+    check_same_steps(args.batch)
+    steps = step_contenders(args.batch)
+    calls = harness.calls_to_last(steps["tinygrad_edu"], args.turn_ms / 1e3, clock)
+    print(f"small_cnn training step (Adam), batch {args.batch}, float32: {args.rounds} rounds of {calls} calls")
+    print("\n".join(harness.describe_machine()))
+    report(harness.interleaved(steps, reference, rounds=args.rounds, calls=calls, clock=clock), 1e-3, "ms per step")
 
 
 if __name__ == "__main__":
