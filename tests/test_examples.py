@@ -27,7 +27,9 @@ EXPECTED = {
     "activation_stats.py": ["layer 1 (512)", "layer 4 (10, logits)", "Kaiming:", "activation_stats.png"],
     "custom_op.py": ["gradcheck(SiLU): backward agrees", "gradcheck(WrongSiLU) caught the wrong backward"],
     "watch_backprop.py": ["backward() ran 11 steps", "∂L/∂Z₁ = ∂L/∂A₁ ⊙ 1[Z₁ > 0]", "[[0.147     0     0 0.939]]"],
+    "cnn_mnist.py": ["MaxPool2d    -> (64, 16, 14, 14)", "Flatten      -> (64, 1568)", "epoch 1: mean loss"],
 }
+NEEDS_MNIST = ("mnist_mlp.py", "cnn_mnist.py")
 
 
 def run(script: str, cwd: Path, *args: str) -> str:
@@ -51,7 +53,7 @@ def test_every_example_is_tested() -> None:
 
 @pytest.mark.parametrize("script", sorted(EXPECTED))
 def test_example_runs_small(script: str, tmp_path: Path) -> None:
-    if script == "mnist_mlp.py" and not MNIST_DIR.exists():
+    if script in NEEDS_MNIST and not MNIST_DIR.exists():
         out = run(script, tmp_path)
         assert "skipped: no MNIST files" in out
         pytest.skip(f"no MNIST files in {MNIST_DIR}: the example said so and exited cleanly")

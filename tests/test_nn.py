@@ -387,8 +387,17 @@ def test_linear_input_errors_explain_the_fix():
         layer(tg.zeros(784, 5))
     with pytest.raises(DTypeError, match=r"dtype float64 but the weights have float32"):
         layer(tg.Tensor(np.zeros((2, 784))))
-    with pytest.raises(DTypeError, match=r"dtype int64"):
-        layer(tg.Tensor(np.zeros((2, 784), dtype=np.int64)))
+    ints = tg.Tensor(np.zeros((2, 784), dtype=np.int64))
+    with pytest.raises(DTypeError, match=r"dtype int64.*x.cast\(np.float32\)") as error:
+        layer(ints)
+    assert "model.to" not in str(error.value)  # model.to(np.int64) is itself an error
+    with pytest.raises(DTypeError):
+        layer.to(np.int64)
+    assert layer(ints.cast(np.float32)).shape == (2, 10)  # the suggested fix works
+    assert layer(tg.Tensor(ints, dtype=np.float32)).shape == (2, 10)
+    with pytest.raises(DTypeError, match=r"float64 but the weights have float32.*x.cast\(np.float32\).*model.to"):
+        layer(tg.Tensor(np.zeros((2, 784))))
+    assert nn.Linear(784, 10).to(np.float64)(tg.Tensor(np.zeros((2, 784)))).dtype == np.float64
     with pytest.raises(TypeError, match=r"expected a Tensor, got list"):
         layer([[0.0] * 784])
     with pytest.raises(ValueError, match="positive integer"):
@@ -572,3 +581,46 @@ def test_non_strict_load_skips_missing_and_unexpected_keys():
         model.load_state_dict(partial)
     with pytest.raises(TypeError, match=r"load_state_dict\(tinygrad_edu.load\(path\)\)"):
         model.load_state_dict("model.npz")
+
+
+# ---------------------------------------------------------------- layers beyond MLPs
+
+
+def test_small_layers_match_pytorch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 5)).astype(np.float32)
+    for ours, theirs in [
+        (nn.LeakyReLU(), torch.nn.LeakyReLU()),
+        (nn.LeakyReLU(0.2), torch.nn.LeakyReLU(0.2)),
+        (nn.GELU(), torch.nn.GELU()),
+        (nn.GELU("tanh"), torch.nn.GELU("tanh")),
+        (nn.Flatten(), torch.nn.Flatten()),
+        (nn.Flatten(0, 2), torch.nn.Flatten(0, 2)),
+        (nn.Unflatten(3, (5, 1)), torch.nn.Unflatten(3, (5, 1))),
+    ]:
+        assert repr(ours) == repr(theirs)
+        out = ours(tg.Tensor(x))
+        # float32: GELU's 1 + erf(x/√2) cancels for x < 0, so an absolute tolerance of float32 rounding
+        np.testing.assert_allclose(out.data, theirs(torch.from_numpy(x)).numpy(), rtol=1e-6, atol=1e-6)
+    assert repr(nn.Embedding(10, 3)) == repr(torch.nn.Embedding(10, 3))
+
+
+def test_embedding_looks_up_rows_and_refuses_bad_ids():
+    tg.manual_seed(0)
+    emb = nn.Embedding(1000, 8)
+    assert abs(emb.weight.data.std() - 1.0) < 0.05 and abs(emb.weight.data.mean()) < 0.05  # N(0, 1), as PyTorch
+    ids = np.array([[3, 999], [3, 0]])
+    out = emb(ids)
+    assert out.shape == (2, 2, 8)
+    np.testing.assert_array_equal(out.data[0, 0], emb.weight.data[3])
+    with pytest.raises(IndexError, match=r"embedding: index 1000 is out of range for an embedding of 1000 rows"):
+        emb(np.array([1000]))
+    with pytest.raises(IndexError, match=r"index -1 is out of range"):
+        emb(np.array([-1]))  # NumPy would silently take the last row
+    with pytest.raises(DTypeError, match=r"integer indices"):
+        emb(tg.Tensor([1.0, 2.0]))
+
+
+def test_unflatten_refuses_a_size_that_does_not_fit():
+    with pytest.raises(ShapeError, match=r"cannot split dimension 1 of an input of shape \(2, 780\) into \(1, 28"):
+        nn.Unflatten(1, (1, 28, 28))(tg.zeros(2, 780))

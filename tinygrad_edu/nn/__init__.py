@@ -1,6 +1,7 @@
-"""Neural-network building blocks with PyTorch's names: `Module`, layers, `functional`, `init`.
+"""Neural-network building blocks with PyTorch's names: `Module`, layers, `functional`, `init`, `utils`.
 
-Everything here is a composition of Tensor ops: no layer or loss has a backward rule of its own.
+Everything here is a composition of Tensor ops: no layer or loss has a backward rule of its own
+(the one exception is `erf`, for the exact GELU: see `primitives.py`).
 
 >>> import numpy as np
 >>> import tinygrad_edu as tg
@@ -14,15 +15,39 @@ Everything here is a composition of Tensor ops: no layer or loss has a backward 
 ['layers.0.weight', 'layers.0.bias', 'layers.2.weight', 'layers.2.bias']
 """
 
-from tinygrad_edu.nn import functional, init
-from tinygrad_edu.nn.layers import MLP, Dropout, Linear, ReLU, Sigmoid, Tanh
+from tinygrad_edu.nn import functional, init, utils
+from tinygrad_edu.nn.convolution import AvgPool2d, Conv2d, MaxPool2d
+from tinygrad_edu.nn.layers import (
+    GELU,
+    MLP,
+    Dropout,
+    Embedding,
+    Flatten,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    Sigmoid,
+    Tanh,
+    Unflatten,
+)
 from tinygrad_edu.nn.module import IncompatibleKeys, Module, ModuleList, Parameter, Sequential, StateDictError
+from tinygrad_edu.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 
 __all__ = [
+    "GELU",
     "MLP",
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
     "Dropout",
+    "Embedding",
+    "Flatten",
     "IncompatibleKeys",
+    "LayerNorm",
+    "LeakyReLU",
     "Linear",
+    "MaxPool2d",
     "Module",
     "ModuleList",
     "Parameter",
@@ -31,6 +56,8 @@ __all__ = [
     "Sigmoid",
     "StateDictError",
     "Tanh",
+    "Unflatten",
     "functional",
     "init",
+    "utils",
 ]

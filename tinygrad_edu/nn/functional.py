@@ -1,8 +1,11 @@
-"""Activations and losses as functions (`torch.nn.functional`), composed from Tensor ops.
+"""Activations, losses, convolution, pooling and normalisation as functions
+(`torch.nn.functional`), composed from Tensor ops.
 
-Nothing here has a backward rule of its own: each function is a composition of the engine's
-ops, so its gradient is whatever those ops' derivatives make it, and it can be drawn and
-checked like any other graph. Numerical stability comes from the compositions chosen:
+Nothing here has a backward rule of its own (except `erf`, which no composition can make; see
+`primitives.py`): each function is a composition of the engine's ops, so its gradient is
+whatever those ops' derivatives make it, and it can be drawn and checked like any other graph.
+`conv2d` and the pools live in `convolution.py`, `batch_norm` and `layer_norm` in
+`normalization.py`. Numerical stability comes from the compositions chosen:
 `cross_entropy` goes through `log_softmax` (the max is subtracted before `exp`), and
 `binary_cross_entropy_with_logits` through `softplus`.
 
@@ -20,13 +23,40 @@ checked like any other graph. Numerical stability comes from the compositions ch
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from tinygrad_edu.errors import DTypeError, ShapeError
 from tinygrad_edu.factories import default_generator
+from tinygrad_edu.nn.convolution import avg_pool2d, conv2d, max_pool2d
+from tinygrad_edu.nn.normalization import batch_norm, layer_norm
+from tinygrad_edu.nn.primitives import Erf
 from tinygrad_edu.tensor import Tensor
+
+__all__ = [
+    "avg_pool2d",
+    "batch_norm",
+    "binary_cross_entropy_with_logits",
+    "conv2d",
+    "cross_entropy",
+    "dropout",
+    "embedding",
+    "erf",
+    "gelu",
+    "layer_norm",
+    "leaky_relu",
+    "log_softmax",
+    "max_pool2d",
+    "mse_loss",
+    "nll_loss",
+    "one_hot",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
+]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -119,6 +149,45 @@ def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     return _tensor(x, "log_softmax").log_softmax(_axis(axis, dim))
 
 
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, negative_slope · x elsewhere (the slope at 0 is negative_slope, as in PyTorch).
+
+    >>> import tinygrad_edu as tg
+    >>> leaky_relu(tg.Tensor([-2.0, 0.0, 3.0]), 0.1).tolist()
+    [-0.20000000298023224, 0.0, 3.0]
+    """
+    x = _tensor(x, "leaky_relu")
+    return x.where(x.data > 0, x * negative_slope)
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_SQRT_TWO_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def erf(x: Tensor) -> Tensor:
+    """The error function, elementwise, accurate to float64 rounding (an op of its own: see
+    `tinygrad_edu.nn.primitives.Erf`)."""
+    return Erf.apply(_tensor(x, "erf"))
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit, x · Φ(x), with Φ the standard normal CDF, as `torch.nn.functional.gelu`.
+
+    `approximate="none"` is the exact form, 0.5 · x · (1 + erf(x / √2)); `"tanh"` is
+    0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³))), which some pretrained models were trained with.
+
+    >>> import tinygrad_edu as tg
+    >>> [round(v, 6) for v in gelu(tg.Tensor([-1.0, 0.0, 1.0], dtype="float64")).tolist()]
+    [-0.158655, 0.0, 0.841345]
+    """
+    x = _tensor(x, "gelu")
+    if approximate == "none":
+        return x * (Erf.apply(x * _SQRT_HALF) + 1.0) * 0.5
+    if approximate == "tanh":
+        return x * ((((x * x * x) * 0.044715 + x) * _SQRT_TWO_OVER_PI).tanh() + 1.0) * 0.5
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
 def one_hot(target: Any, num_classes: int = -1) -> Tensor:
     """Class indices of shape `s` to an int64 tensor of shape `s + (num_classes,)`, as in PyTorch.
 
@@ -160,16 +229,50 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: np.rand
     return x * mask
 
 
+def embedding(input: Any, weight: Tensor) -> Tensor:
+    """Rows of `weight` (num_embeddings, embedding_dim) picked by the integer indices in `input`:
+    the result has shape `input.shape + (embedding_dim,)`, as `torch.nn.functional.embedding`.
+
+    It is indexing, `weight[input]`, so the gradient of a row is the sum of the gradients of every
+    place that picked it. Unlike NumPy, a negative index is an error, not a row counted from the end.
+
+    >>> import numpy as np
+    >>> import tinygrad_edu as tg
+    >>> table = tg.Tensor([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]], requires_grad=True)
+    >>> out = embedding(np.array([[2, 0], [2, 2]]), table)
+    >>> out.shape
+    (2, 2, 2)
+    >>> out.sum().backward()
+    >>> table.grad.tolist()   # row 2 was picked three times
+    [[1.0, 1.0], [0.0, 0.0], [3.0, 3.0]]
+    """
+    indices = _index_array(input, "embedding")
+    if indices is None:
+        raise DTypeError(
+            "embedding: the input must hold integer indices (token or category ids), got a float tensor; "
+            "convert it, e.g. Tensor(ids, dtype=np.int64)"
+        )
+    weight = _tensor(weight, "embedding")
+    if weight.ndim != 2:
+        raise ShapeError(
+            f"embedding: weight must be a (num_embeddings, embedding_dim) matrix, got shape {weight.shape}"
+        )
+    _check_classes(indices, weight.shape[0], "embedding", what="index", of=f"an embedding of {weight.shape[0]} rows")
+    return weight[indices]
+
+
 # ---------------------------------------------------------------- losses
 
 
-def _check_classes(indices: np.ndarray, num_classes: int, caller: str) -> None:
+def _check_classes(
+    indices: np.ndarray, num_classes: int, caller: str, what: str = "class index", of: str | None = None
+) -> None:
     # NumPy would read a negative index as counting from the end: a silent wrong loss.
     if indices.size and (indices.min() < 0 or indices.max() >= num_classes):
         bad = indices[(indices < 0) | (indices >= num_classes)]
         raise IndexError(
-            f"{caller}: class index {int(bad[0])} is out of range for {num_classes} classes "
-            f"(valid: 0 to {num_classes - 1}); {bad.size} target(s) are out of range"
+            f"{caller}: {what} {int(bad[0])} is out of range for {of or f'{num_classes} classes'} "
+            f"(valid: 0 to {num_classes - 1}); {bad.size} {'target(s)' if of is None else 'index(es)'} are out of range"
         )
 
 

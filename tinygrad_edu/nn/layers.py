@@ -1,4 +1,6 @@
-"""Layers: `Linear`, the activations `ReLU`, `Sigmoid`, `Tanh`, `Dropout`, and `MLP`.
+"""Layers: `Linear`, the activations `ReLU`, `Sigmoid`, `Tanh`, `LeakyReLU`, `GELU`, `Dropout`,
+`Flatten`, `Unflatten`, `Embedding`, and `MLP`. (Convolution and pooling layers are in
+`convolution.py`, normalisation layers in `normalization.py`.)
 
 >>> import tinygrad_edu as tg
 >>> from tinygrad_edu import nn
@@ -37,6 +39,26 @@ def _positive_int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(f"{what} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def input_dtype_error(label: str, input_dtype: np.dtype, weight_dtype: np.dtype) -> DTypeError:
+    """The error for an input whose dtype is not the weights', with a fix that works.
+
+    A float input of another precision can be converted, or the model can (`model.to(...)`); an
+    integer or bool input can only be converted: weights stay floating point."""
+    input_dtype, weight_dtype = np.dtype(input_dtype), np.dtype(weight_dtype)
+    convert = f"x.cast(np.{weight_dtype}) or Tensor(x, dtype=np.{weight_dtype})"
+    if input_dtype.kind == "f":
+        return DTypeError(
+            f"{label}: the input has dtype {input_dtype} but the weights have {weight_dtype}; NumPy would "
+            f"silently compute in {np.result_type(input_dtype, weight_dtype)}. Convert the input, e.g. "
+            f"{convert}, or the model, e.g. model.to(np.{input_dtype})"
+        )
+    return DTypeError(
+        f"{label}: the input has dtype {input_dtype} but the weights have {weight_dtype}; a layer computes in "
+        f"floating point, so convert the input, e.g. {convert} (integer class labels go to the loss, "
+        "not to the model)"
+    )
 
 
 class Linear(Module):
@@ -127,11 +149,7 @@ class Linear(Module):
                 f"{self._label()}: the input has shape {x.shape}, but its last dimension must be "
                 f"in_features={self.in_features}{hint}"
             )
-        return DTypeError(
-            f"{self._label()}: the input has dtype {x.dtype} but the weights have {self.weight.dtype}; NumPy "
-            f"would silently compute in {np.result_type(x.dtype, self.weight.dtype)}. Convert the input, e.g. "
-            f"Tensor(x, dtype=np.{self.weight.dtype}), or the model, e.g. model.to(np.{x.dtype})"
-        )
+        return input_dtype_error(self._label(), x.dtype, self.weight.dtype)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -154,6 +172,124 @@ class Sigmoid(Module):
 class Tanh(Module):
     def forward(self, x: Tensor) -> Tensor:
         return x.tanh()
+
+
+class LeakyReLU(Module):
+    """x where x > 0, negative_slope · x elsewhere (`torch.nn.LeakyReLU`)."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class GELU(Module):
+    """x · Φ(x), Φ the standard normal CDF: the exact 0.5 · x · (1 + erf(x/√2)) by default, or the
+    tanh approximation with `approximate="tanh"` (`torch.nn.GELU`).
+
+    >>> import tinygrad_edu as tg
+    >>> GELU()(tg.Tensor([0.0, 10.0])).tolist()
+    [0.0, 10.0]
+    """
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Flatten(Module):
+    """Merge dimensions `start_dim..end_dim` into one (`torch.nn.Flatten`): by default every
+    dimension but the batch's, (N, C, H, W) -> (N, C·H·W), between convolutions and Linear layers.
+
+    >>> import tinygrad_edu as tg
+    >>> Flatten()(tg.zeros(8, 16, 4, 4)).shape
+    (8, 256)
+    """
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split dimension `dim` into `unflattened_size` (`torch.nn.Unflatten`): e.g. a batch of
+    flattened MNIST images, (N, 784), into (N, 1, 28, 28) for a convolution.
+
+    >>> import tinygrad_edu as tg
+    >>> Unflatten(1, (1, 28, 28))(tg.zeros(8, 784)).shape
+    (8, 1, 28, 28)
+    """
+
+    def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(int(n) for n in unflattened_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        dim = self.dim % x.ndim if x.ndim else 0
+        if x.ndim == 0 or math.prod(self.unflattened_size) != x.shape[dim]:
+            raise ShapeError(
+                f"Unflatten: cannot split dimension {self.dim} of an input of shape {x.shape} into "
+                f"{self.unflattened_size} ({math.prod(self.unflattened_size)} values)"
+            )
+        return x.reshape(*x.shape[:dim], *self.unflattened_size, *x.shape[dim + 1 :])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class Embedding(Module):
+    """A lookup table of `num_embeddings` vectors of size `embedding_dim` (`torch.nn.Embedding`):
+    integer ids of shape s give vectors of shape s + (embedding_dim,). Initialised N(0, 1), as PyTorch.
+
+    >>> import numpy as np
+    >>> emb = Embedding(10, 3)
+    >>> emb(np.array([[1, 2, 4], [4, 3, 9]])).shape
+    (2, 3, 3)
+    """
+
+    weight: Tensor
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        *,
+        dtype: Any = None,
+        generator: np.random.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        self.num_embeddings = _positive_int(num_embeddings, "Embedding: num_embeddings")
+        self.embedding_dim = _positive_int(embedding_dim, "Embedding: embedding_dim")
+        dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
+        if dtype.kind != "f":
+            raise DTypeError(f"Embedding: the weights need a float dtype, got {dtype}")
+        self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), dtype=dtype))
+        init.normal_(self.weight, generator=generator)
+
+    def forward(self, ids: Any) -> Tensor:
+        return F.embedding(ids, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}"
 
 
 class Dropout(Module):

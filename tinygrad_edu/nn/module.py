@@ -1,7 +1,9 @@
 """`Module`: the base class of layers and models, and the containers `ModuleList` and `Sequential`.
 
 A Module registers the learnable tensors and the submodules assigned to it as attributes, so that
-`parameters()` finds every weight of a model, however deeply nested:
+`parameters()` finds every weight of a model, however deeply nested. State that is not learned
+but belongs to the model (BatchNorm's running statistics) is registered with `register_buffer`,
+so that `state_dict()` saves it and `load_state_dict()` restores it.
 
 >>> import tinygrad_edu as tg
 >>> from tinygrad_edu import nn
@@ -27,6 +29,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 
 from tinygrad_edu.errors import DTypeError
+from tinygrad_edu.grad_mode import no_grad
 from tinygrad_edu.hooks import record_module_call
 from tinygrad_edu.tensor import Tensor
 
@@ -85,11 +88,15 @@ class Module:
 
     training: bool
     _parameters: dict[str, Tensor]
+    _buffers: dict[str, Tensor | None]
+    _non_persistent_buffers: set[str]
     _modules: dict[str, Module]
 
     def __init__(self) -> None:
         # object.__setattr__: our own __setattr__ needs these dictionaries to exist already.
         object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "training", True)
 
@@ -105,13 +112,23 @@ class Module:
                 )
             object.__setattr__(self, name, value)
             return
-        modules = self._modules
+        modules, buffers = self._modules, self._buffers
         if isinstance(value, Module):
             parameters.pop(name, None)
+            self._forget_buffer(name)
             modules[name] = value
         elif _is_parameter(value):
             modules.pop(name, None)
+            self._forget_buffer(name)
             parameters[name] = value
+        elif name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"{type(self).__name__}.{name} is a buffer (saved in state_dict), and can only be replaced by "
+                    f"a Tensor or None, not a {type(value).__name__}; to change its values in place use "
+                    f"`with tg.no_grad(): module.{name}.copy_(values)`"
+                )
+            buffers[name] = value
         else:
             self._check_plain_value(name, value)
             parameters.pop(name, None)
@@ -148,7 +165,12 @@ class Module:
     def __delattr__(self, name: str) -> None:
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
+        self._forget_buffer(name)
         object.__delattr__(self, name)
+
+    def _forget_buffer(self, name: str) -> None:
+        self._buffers.pop(name, None)
+        self._non_persistent_buffers.discard(name)
 
     def register_parameter(self, name: str, param: Tensor | None) -> None:
         """Register `param` under `name` (what assigning `self.name = param` does)."""
@@ -165,6 +187,44 @@ class Module:
         setattr(self, name, module)
 
     register_module = add_module
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Register `tensor` as a buffer: state of the model that is not learned (no gradient, not
+        in `parameters()`), such as BatchNorm's `running_mean`, as `torch.nn.Module.register_buffer`.
+
+        A buffer is an attribute (`self.name`), moves with `to()`, and is saved by `state_dict()`
+        and restored in place by `load_state_dict()`, unless `persistent=False`. `None` reserves
+        the name (a BatchNorm that keeps no running statistics).
+
+        >>> import tinygrad_edu as tg
+        >>> from tinygrad_edu import nn
+        >>> class Counter(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.register_buffer("calls", tg.zeros(()))
+        >>> list(Counter().state_dict())
+        ['calls']
+        """
+        where = f"{type(self).__name__}.register_buffer('{name}')"
+        if "_buffers" not in self.__dict__:
+            raise AttributeError(f"{where}: call super().__init__() first in {type(self).__name__}.__init__")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{where}: a buffer name is a non-empty string without dots")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"{where}: expected a Tensor or None, got {type(tensor).__name__}")
+        if tensor is not None and tensor.requires_grad:
+            raise TypeError(
+                f"{where}: the tensor requires grad, so it is a parameter, not a buffer; assign it as an "
+                "attribute (self.name = nn.Parameter(...)) to train it, or pass tensor.detach()"
+            )
+        if name in self._parameters or name in self._modules or (hasattr(self, name) and name not in self._buffers):
+            raise KeyError(f"{where}: the name '{name}' is already taken by another attribute")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
+            self._non_persistent_buffers.add(name)
+        object.__setattr__(self, name, tensor)
 
     # ------------------------------------------------------------ calling
 
@@ -240,6 +300,27 @@ class Module:
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
+        """`(dotted name, buffer)` pairs, in the order of `named_parameters()` (None buffers left out)."""
+        seen: set[int] = set()
+        walk = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        for module_name, module in walk:
+            for name, buffer in module._buffers.items():
+                if buffer is None:
+                    continue
+                if remove_duplicate:
+                    if id(buffer) in seen:
+                        continue
+                    seen.add(id(buffer))
+                yield (f"{module_name}.{name}" if module_name else name), buffer
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer of the model (BatchNorm's running statistics, ...)."""
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
     def apply(self: ModuleT, fn: Callable[[Module], Any]) -> ModuleT:
         """Call `fn` on every submodule and then on this module (e.g. for a custom initialisation)."""
         for module in self.children():
@@ -277,17 +358,25 @@ class Module:
         return self
 
     def to(self: ModuleT, dtype: Any) -> ModuleT:
-        """Convert every parameter (and its gradient) to the float `dtype`, in place.
+        """Convert every parameter (and its gradient) and every floating-point buffer to the float
+        `dtype`, as PyTorch's `module.to(dtype)` does (integer buffers such as BatchNorm's
+        `num_batches_tracked` keep their dtype).
 
         Build the optimiser afterwards: its buffers have the dtype of the parameters it was given.
         """
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
-            raise DTypeError(f"{type(self).__name__}.to: parameters must stay floating point, got {dtype}")
+            raise DTypeError(
+                f"{type(self).__name__}.to: parameters must stay floating point, got {dtype}; to feed integer "
+                "data to a model, convert the data instead, e.g. x.float()"
+            )
         for param in self.parameters():
             param.data = param.data.astype(dtype, copy=False)
             if param.grad is not None:
                 param.grad = Tensor._wrap(param.grad.data.astype(dtype, copy=False))
+        for buffer in self.buffers():
+            if buffer.dtype.kind == "f":
+                buffer.data = buffer.data.astype(dtype, copy=False)
         return self
 
     def double(self: ModuleT) -> ModuleT:
@@ -299,26 +388,41 @@ class Module:
 
     # ------------------------------------------------------------ saving and loading
 
-    def _named_parameters_all(self) -> dict[str, Tensor]:
-        # Every name, including a shared parameter's second name, as PyTorch's state_dict has.
-        return dict(self.named_parameters(remove_duplicate=False))
+    def _state_tensors(self) -> dict[str, Tensor]:
+        """What `state_dict` holds, in PyTorch's order: each module's parameters, then its
+        persistent buffers, module by module (parents first). A shared parameter is listed under
+        every name it has, as in PyTorch."""
+        state: dict[str, Tensor] = {}
+        for module_name, module in self.named_modules(remove_duplicate=False):
+            prefix = f"{module_name}." if module_name else ""
+            for name, param in module._parameters.items():
+                state[prefix + name] = param
+            for name, buffer in module._buffers.items():
+                if buffer is not None and name not in module._non_persistent_buffers:
+                    state[prefix + name] = buffer
+        return state
 
     def state_dict(self) -> dict[str, Tensor]:
-        """`{dotted name: tensor}` for every parameter, in `named_parameters()` order.
+        """`{dotted name: tensor}` for every parameter and persistent buffer (BatchNorm's
+        `running_mean`, `running_var`, `num_batches_tracked`), with PyTorch's names and order.
 
-        As in PyTorch the tensors share memory with the parameters (they are detached, not
-        copied), so an optimiser step changes them too; save them with `tinygrad_edu.save`, or
-        copy them (`{k: tg.Tensor(v) for k, v in sd.items()}`) to keep a snapshot.
+        As in PyTorch the tensors share memory with the model (they are detached, not copied),
+        so an optimiser step changes them too; save them with `tinygrad_edu.save`, or copy them
+        (`{k: tg.Tensor(v) for k, v in sd.items()}`) to keep a snapshot.
         """
-        return {name: param.detach() for name, param in self._named_parameters_all().items()}
+        return {name: tensor.detach() for name, tensor in self._state_tensors().items()}
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
-        """Copy the values of `state_dict` into the parameters, in place.
+        """Copy the values of `state_dict` into the parameters and buffers, in place.
 
         Every problem is found before anything is copied, so on an error the model is unchanged,
         and the error lists all of them: missing keys, unexpected keys, wrong shapes, non-numeric
         values. `strict=False` accepts missing and unexpected keys and returns them (wrong shapes
-        are always an error). Values are cast to each parameter's dtype, as in PyTorch.
+        are always an error). Values are cast to each tensor's dtype, as in PyTorch.
+
+        The copy is an in-place change, as an optimiser step is: each tensor's version goes up,
+        so a backward through a graph that saved a parameter before the load refuses to run
+        with the new values.
 
         >>> from tinygrad_edu import nn
         >>> a, b = nn.Linear(2, 3), nn.Linear(2, 3)
@@ -335,21 +439,26 @@ class Module:
                 f"{type(self).__name__}.load_state_dict: expected a dict of name -> array, got "
                 f"{type(state_dict).__name__}.{hint}"
             )
-        own = self._named_parameters_all()
+        own = self._state_tensors()
         missing = [name for name in own if name not in state_dict]
         unexpected = [name for name in state_dict if name not in own]
         problems, arrays = [], {}
-        for name, param in own.items():
+        for name, tensor in own.items():
             if name not in state_dict:
                 continue
             value = state_dict[name]
-            array = value.data if isinstance(value, Tensor) else np.asarray(value)
+            try:
+                array = value.data if isinstance(value, Tensor) else np.asarray(value)
+            except Exception as error:  # an object NumPy cannot read as an array
+                problems.append(f"{name}: cannot read a {type(value).__name__} as an array ({error})")
+                continue
             if array.dtype.kind not in "biuf":
                 problems.append(f"{name}: the value has dtype {array.dtype}, not a number")
-            elif array.shape != param.shape:
-                problems.append(f"{name}: the state dict has shape {array.shape}, the model has {param.shape}")
+            elif array.shape != tensor.shape:
+                problems.append(f"{name}: the state dict has shape {array.shape}, the model has {tensor.shape}")
             else:
-                arrays[name] = array
+                # Converted now, before anything is written: a failure cannot leave half a model.
+                arrays[name] = array.astype(tensor.dtype, copy=False)
         if problems or (strict and (missing or unexpected)):
             lines = [f"{type(self).__name__}.load_state_dict: cannot load this state dict (the model is unchanged):"]
             if missing:
@@ -363,8 +472,9 @@ class Module:
                 "strict=False skips missing and unexpected keys, never wrong shapes."
             )
             raise StateDictError("\n".join(lines))
-        for name, array in arrays.items():
-            np.copyto(own[name].data, array, casting="unsafe")  # in place: optimisers keep their references
+        with no_grad():  # in place (optimisers keep their references), each tensor's version bumped
+            for name, array in arrays.items():
+                own[name].copy_(array)
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ display

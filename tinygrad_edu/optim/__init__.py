@@ -16,6 +16,6 @@
 """
 
 from tinygrad_edu.optim import lr_scheduler
-from tinygrad_edu.optim.optimizers import SGD, Adam, Optimizer
+from tinygrad_edu.optim.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
 
-__all__ = ["SGD", "Adam", "Optimizer", "lr_scheduler"]
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]

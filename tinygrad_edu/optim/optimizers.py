@@ -1,8 +1,11 @@
-"""Optimisers: `SGD` and `Adam`, with PyTorch's update rules, updating parameters in place.
+"""Optimisers: `SGD`, `Adam`, `AdamW` and `RMSprop`, with PyTorch's update rules and defaults.
 
-A step reads each parameter's `.grad`, updates `p.data` in place with NumPy and records nothing
-in the graph. Temporary arrays come from a few scratch buffers that the optimiser keeps (one
-per shape), so a step allocates almost nothing.
+A step reads each parameter's `.grad` and changes the parameter in place, under `no_grad`, with
+NumPy: nothing is recorded in the graph, and, as with any in-place change, the parameter's
+version goes up, so a backward through a graph that saved the parameter before the step raises
+instead of using the new values. The arithmetic runs in buffers that the optimiser keeps (the
+moments of Adam, and scratch arrays shared by parameters of one shape), so a step makes no
+temporary array per parameter.
 
 >>> import numpy as np
 >>> import tinygrad_edu as tg
@@ -19,6 +22,7 @@ True
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -30,6 +34,10 @@ from tinygrad_edu.tensor import Tensor
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 class Optimizer:
     """Base class: keeps `param_groups` (a list of dicts with "params" and the hyperparameters,
     which schedulers change, e.g. `group["lr"]`) and per-parameter `state`.
@@ -37,7 +45,12 @@ class Optimizer:
     `params` is an iterable of Tensors (`model.parameters()`), or of dicts
     `{"params": [...], "lr": ...}` for per-group hyperparameters, as in PyTorch. Frozen
     parameters (`requires_grad=False`) are accepted and skipped while they have no `.grad`.
+    Hyperparameters are checked when a group is added: a negative or infinite learning rate, or
+    betas outside [0, 1), is a `ValueError` at once rather than NaN weights later.
     """
+
+    # The hyperparameters that are numbers >= 0 and finite, in every optimiser that has them.
+    _NON_NEGATIVE = ("lr", "momentum", "weight_decay", "eps")
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         name = type(self).__name__
@@ -48,7 +61,10 @@ class Optimizer:
         self.defaults = defaults
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
-        self._scratch_buffers: dict[tuple[tuple[int, ...], np.dtype, int], np.ndarray] = {}
+        # Scratch arrays: one per (shape, dtype, slot), shared by the parameters of that shape,
+        # and, for speed, each parameter's own entry pointing at them.
+        self._scratch_by_shape: dict[tuple[tuple[int, ...], np.dtype, int], np.ndarray] = {}
+        self._scratch_of: tuple[dict[Tensor, np.ndarray], ...] = ({}, {})  # slot -> parameter -> array
         groups = list(params)
         if not groups:
             raise ValueError(
@@ -82,9 +98,25 @@ class Optimizer:
         self.param_groups.append(new_group)
 
     def _check_hyperparameters(self, group: dict[str, Any]) -> None:
-        for key in ("lr", "momentum", "weight_decay", "eps"):
-            if key in group and not group[key] >= 0:
-                raise ValueError(f"{type(self).__name__}: {key} must be >= 0, got {group[key]}")
+        """Refuse values that cannot give a sensible step, naming the value and the valid range."""
+        for key in self._NON_NEGATIVE:
+            if key in group:
+                self._check_range(key, group[key], ">= 0 and finite", lambda v: 0 <= v < math.inf)
+
+    def _check_range(self, key: str, value: Any, rule: str, valid: Callable[[float], bool]) -> None:
+        if not _is_number(value) or not valid(float(value)):
+            raise ValueError(f"{type(self).__name__}: {key} must be {rule} (a number); got {value!r}")
+
+    def _check_betas(self, betas: Any) -> None:
+        try:
+            ok = len(betas) == 2 and all(_is_number(b) and 0.0 <= b < 1.0 for b in betas)
+        except TypeError:
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"{type(self).__name__}: betas must be two numbers in [0, 1), the decay rates of the moving "
+                f"averages of the gradient and of its square, e.g. (0.9, 0.999); got {betas!r}"
+            )
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient (`.grad = None`, as PyTorch does by default);
@@ -111,12 +143,17 @@ class Optimizer:
     def _update_group(self, group: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def _scratch(self, array: np.ndarray, slot: int = 0) -> np.ndarray:
-        """A reusable temporary array shaped like `array` (one per shape, dtype and slot)."""
-        key = (array.shape, array.dtype, slot)
-        buffer = self._scratch_buffers.get(key)
-        if buffer is None:
-            buffer = self._scratch_buffers[key] = np.empty_like(array, order="C")
+    def _scratch(self, p: Tensor, slot: int = 0) -> np.ndarray:
+        """A reusable array shaped like `p` for the arithmetic of a step (one per shape, dtype and
+        slot, shared by every parameter of that shape: the step makes no temporary arrays)."""
+        buffer = self._scratch_of[slot].get(p)
+        data = p.data
+        if buffer is None or buffer.shape != data.shape or buffer.dtype != data.dtype:  # first step, or p.to()
+            key = (data.shape, data.dtype, slot)
+            buffer = self._scratch_by_shape.get(key)
+            if buffer is None:
+                buffer = self._scratch_by_shape[key] = np.empty_like(data, order="C")
+            self._scratch_of[slot][p] = buffer
         return buffer
 
     def __repr__(self) -> str:
@@ -143,12 +180,13 @@ class SGD(Optimizer):
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
         for p in group["params"]:
-            if p.grad is None:
+            grad = p.grad
+            if grad is None:
                 continue
-            data, step = p.data, p.grad.data
-            scratch = self._scratch(data)
+            step = grad.data
+            scratch = self._scratch(p)
             if weight_decay:
-                np.multiply(data, weight_decay, out=scratch)
+                np.multiply(p.data, weight_decay, out=scratch)
                 scratch += step
                 step = scratch
             if momentum:
@@ -162,7 +200,7 @@ class SGD(Optimizer):
                     buffer += step
                 step = buffer
             np.multiply(step, lr, out=scratch)  # never into p.grad: the caller may still read it
-            data -= scratch
+            p -= scratch  # in place, and p's version goes up
 
 
 class Adam(Optimizer):
@@ -186,28 +224,33 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay})
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
 
     def _check_hyperparameters(self, group: dict[str, Any]) -> None:
         super()._check_hyperparameters(group)
-        betas = group["betas"]
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {betas}")
+        self._check_betas(group["betas"])
+        group["betas"] = tuple(group["betas"])
+
+    # AdamW changes only this: where the weight decay goes.
+    _decoupled_weight_decay = False
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
         beta1, beta2 = group["betas"]
         for p in group["params"]:
-            if p.grad is None:
+            grad = p.grad
+            if grad is None:
                 continue
-            data, grad = p.data, p.grad.data
+            data, grad = p.data, grad.data
             state = self.state.get(p)
             if state is None:
                 state = self.state[p] = {"step": 0, "exp_avg": np.zeros_like(data), "exp_avg_sq": np.zeros_like(data)}
             state["step"] += 1
             t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-            a, b = self._scratch(data, 0), self._scratch(data, 1)
-            if weight_decay:
+            a, b = self._scratch(p, 0), self._scratch(p, 1)
+            if weight_decay and self._decoupled_weight_decay:
+                p *= 1.0 - lr * weight_decay  # AdamW: shrink the weights themselves, apart from the gradient
+            elif weight_decay:
                 np.multiply(data, weight_decay, out=a)
                 a += grad
                 grad = a
@@ -225,4 +268,117 @@ class Adam(Optimizer):
             b += eps
             np.divide(m, b, out=b)
             b *= step_size
-            data -= b
+            p -= b  # in place, and p's version goes up
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as `torch.optim.AdamW`.
+
+    Adam adds weight_decay · p to the gradient, so the decay is divided by sqrt(v) like the
+    gradient and large-gradient weights are barely decayed. AdamW shrinks the weights directly,
+    before the Adam step, by the same factor for all:
+
+        p = p · (1 - lr · weight_decay)
+        (then Adam's update with the plain gradient g)
+
+    Defaults as PyTorch: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0.01.
+    """
+
+    _decoupled_weight_decay = True
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton), with PyTorch's update and defaults (`torch.optim.RMSprop`).
+
+    For each parameter p with gradient g, a moving average of g² scales the step of each weight:
+
+        g = g + weight_decay * p
+        v = alpha * v + (1 - alpha) * g²
+        s = sqrt(v) + eps          (centered: s = sqrt(v - ḡ²) + eps, with ḡ = alpha ḡ + (1 - alpha) g)
+        b = momentum * b + g / s,  p = p - lr * b      (with momentum > 0)
+        p = p - lr * g / s                              (without)
+
+    Defaults: lr 1e-2, alpha 0.99, eps 1e-8, no weight decay, no momentum, not centered.
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "alpha": alpha,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "momentum": momentum,
+            "centered": centered,
+        }
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, group: dict[str, Any]) -> None:
+        super()._check_hyperparameters(group)
+        self._check_range("alpha", group["alpha"], "in [0, 1]", lambda v: 0.0 <= v <= 1.0)
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+        weight_decay, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
+        for p in group["params"]:
+            grad = p.grad
+            if grad is None:
+                continue
+            data, grad = p.data, grad.data
+            state = self.state.get(p)
+            if state is None:
+                state = self.state[p] = {"step": 0, "square_avg": np.zeros_like(data)}
+            if momentum and "momentum_buffer" not in state:  # also when a group turns momentum on later
+                state["momentum_buffer"] = np.zeros_like(data)
+            if centered and "grad_avg" not in state:
+                state["grad_avg"] = np.zeros_like(data)
+            state["step"] += 1
+            square_avg = state["square_avg"]
+            a, b = self._scratch(p, 0), self._scratch(p, 1)
+            if weight_decay:
+                np.multiply(data, weight_decay, out=a)
+                a += grad
+                grad = a
+            square_avg *= alpha
+            np.multiply(grad, grad, out=b)
+            b *= 1 - alpha
+            square_avg += b
+            if centered:
+                grad_avg = state["grad_avg"]
+                np.subtract(grad, grad_avg, out=b)  # ḡ += (1 - alpha)(g - ḡ), PyTorch's lerp_
+                b *= 1 - alpha
+                grad_avg += b
+                np.multiply(grad_avg, grad_avg, out=b)
+                np.subtract(square_avg, b, out=b)
+                np.sqrt(b, out=b)
+            else:
+                np.sqrt(square_avg, out=b)
+            b += eps
+            if momentum:
+                buffer = state["momentum_buffer"]
+                buffer *= momentum
+                np.divide(grad, b, out=b)
+                buffer += b
+                np.multiply(buffer, lr, out=b)
+            else:
+                np.divide(grad, b, out=b)
+                b *= lr
+            p -= b  # in place, and p's version goes up
