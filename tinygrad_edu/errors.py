@@ -5,7 +5,11 @@ Every message names the op, the shapes and dtypes involved and, where it helps, 
 
 from __future__ import annotations
 
+import linecache
+import os
+import sys
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -100,3 +104,45 @@ def normalize_axis(axis: int | Sequence[int] | None, ndim: int, op: str) -> int 
         valid = f"-{ndim}..{ndim - 1}" if ndim else "none (the tensor is 0-d)"
         raise AxisError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimensions (valid axes: {valid})")
     return int(axis) % ndim
+
+
+def check_strict_broadcast(name: str, shapes: Sequence[tuple[int, ...]]) -> None:
+    """Under `strict_shapes()`: refuse a broadcast that grows both operands."""
+    for i, a in enumerate(shapes):
+        for b in shapes[i + 1 :]:
+            if grows_both(a, b):
+                raise ShapeError(
+                    f"{name}: broadcasting {a} with {b} grows both operands (strict_shapes is on). "
+                    "This is usually a shape bug, e.g. a bias of shape (n, 1) added to an output "
+                    "of shape (n,); reshape one operand so their shapes agree."
+                )
+
+
+def explain_forward_error(op: Any, arrays: Sequence[np.ndarray], error: Exception) -> Exception:
+    """Turn a NumPy error raised inside `op.forward` into one that names the op and its inputs."""
+    if isinstance(error, (ShapeError, BackwardError, DTypeError)):
+        return error
+    explain = getattr(op, "explain_error", None)
+    message = explain(*arrays) if explain is not None else None
+    if message is None and op.broadcasts and len(arrays) >= 2:
+        reason = broadcast_mismatch(arrays[-2].shape, arrays[-1].shape)
+        if reason is not None:
+            message = f"shapes {arrays[-2].shape} and {arrays[-1].shape} cannot be broadcast: {reason}"
+    if message is None:
+        message = f"{error} (inputs: {describe(arrays)})"
+    kind = ShapeError if isinstance(error, ValueError) else type(error)
+    return kind(f"{op.name}: {message}")
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def user_source_line() -> tuple[str, int, str] | None:
+    """The first frame outside tinygrad_edu: the line of the user's code that made an op."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    filename, lineno = frame.f_code.co_filename, frame.f_lineno
+    return filename, lineno, linecache.getline(filename, lineno).strip()

@@ -20,31 +20,31 @@ the recorded graph to the backward pass (`autograd.py`).
 
 from __future__ import annotations
 
-import linecache
-import os
-import sys
 import warnings
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Union
 
 import numpy as np
 
 from tinygrad_edu import ops
 from tinygrad_edu.autograd import Context, Op, backward_pass, changes, note_inplace_change
+from tinygrad_edu.derived import DerivedOps
 from tinygrad_edu.errors import (
     AxisError,
     BackwardError,
     DTypeError,
     InPlaceError,
     ShapeError,
-    broadcast_mismatch,
     check_finite,
+    check_strict_broadcast,
     describe,
-    grows_both,
+    explain_forward_error,
     normalize_axis,
+    user_source_line,
 )
 from tinygrad_edu.grad_mode import set_grad_enabled, switches
+from tinygrad_edu.interop import NumPyInterop
 
 Axis = Union[int, tuple[int, ...], None]
 Operand = Union["Tensor", float, int, bool, np.ndarray, list]
@@ -82,12 +82,12 @@ def apply(op: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
     arrays = (inputs[0].data,) if n == 1 else (inputs[0].data, inputs[1].data) if n == 2 else [t.data for t in inputs]
     debugging = switches.debugging  # strict_shapes() or detect_anomaly(): off in ordinary runs
     if debugging and switches.strict_shapes and op.broadcasts:
-        _check_strict(op.name, arrays)
+        check_strict_broadcast(op.name, [a.shape for a in arrays])
     ctx = Context(op, inputs)
     try:
         result = op.forward(ctx, *arrays, **params)
     except (ValueError, IndexError, TypeError) as error:
-        raise _explain(op, arrays, error) from None
+        raise explain_forward_error(op, arrays, error) from None
     data = result
     if type(result) is not np.ndarray:  # NumPy gives a scalar for a 0-d result: keep arrays
         data = np.asarray(result)
@@ -107,7 +107,7 @@ def apply(op: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
                             ctx.output = weakref.ref(out)
                             break
                 if debugging and switches.detect_anomaly:
-                    ctx.source = _user_line()
+                    ctx.source = user_source_line()
             break
     if debugging and switches.detect_anomaly:
         check_finite(data, f"the forward of '{op.name}' (inputs {describe(arrays)})", out, ctx.source)
@@ -144,48 +144,6 @@ class Function(Op):
         return apply(cls, *[Tensor._convert(x) for x in inputs], **params)
 
 
-def _check_strict(name: str, arrays: list[np.ndarray]) -> None:
-    shapes = [a.shape for a in arrays]
-    for i, a in enumerate(shapes):
-        for b in shapes[i + 1 :]:
-            if grows_both(a, b):
-                raise ShapeError(
-                    f"{name}: broadcasting {a} with {b} grows both operands (strict_shapes is on). "
-                    "This is usually a shape bug, e.g. a bias of shape (n, 1) added to an output "
-                    "of shape (n,); reshape one operand so their shapes agree."
-                )
-
-
-def _explain(op: type[Op], arrays: list[np.ndarray], error: Exception) -> Exception:
-    """Turn a NumPy error raised inside `op.forward` into one that names the op and its inputs."""
-    if isinstance(error, (ShapeError, BackwardError, DTypeError)):
-        return error
-    explain = getattr(op, "explain_error", None)
-    message = explain(*arrays) if explain is not None else None
-    if message is None and op.broadcasts and len(arrays) >= 2:
-        reason = broadcast_mismatch(arrays[-2].shape, arrays[-1].shape)
-        if reason is not None:
-            message = f"shapes {arrays[-2].shape} and {arrays[-1].shape} cannot be broadcast: {reason}"
-    if message is None:
-        message = f"{error} (inputs: {describe(arrays)})"
-    kind = ShapeError if isinstance(error, ValueError) else type(error)
-    return kind(f"{op.name}: {message}")
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-def _user_line() -> tuple[str, int, str] | None:
-    """The first frame outside tinygrad_edu: the line of the user's code that made an op."""
-    frame = sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
-        frame = frame.f_back
-    if frame is None:
-        return None
-    filename, lineno = frame.f_code.co_filename, frame.f_lineno
-    return filename, lineno, linecache.getline(filename, lineno).strip()
-
-
 # ---------------------------------------------------------------- Tensor
 
 
@@ -212,7 +170,7 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
     return array
 
 
-class Tensor:
+class Tensor(DerivedOps, NumPyInterop):
     """An n-dimensional array with automatic differentiation.
 
     `Tensor(data, requires_grad=False, dtype=None, name=None)`: `data` is a number, a nested
@@ -439,88 +397,6 @@ class Tensor:
         """Fill with `value` in place."""
         return self.copy_(value)
 
-    # ------------------------------------------------------------ NumPy interop and display
-
-    def numpy(self) -> np.ndarray:
-        """The underlying ndarray (shared, not copied)."""
-        return self.data
-
-    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        if dtype is not None and np.dtype(dtype) != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
-
-    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        """NumPy's ufuncs on Tensors: `np.exp(t)` is `t.exp()` and `array + t` is a Tensor, both
-        recorded; `array -= t` writes into the ndarray (no graph, like writing `.data`)."""
-        name = _UFUNCS.get(ufunc) if method == "__call__" and not kwargs else None
-        if name is not None:
-            tensor = next(x for x in inputs if isinstance(x, Tensor))
-            return getattr(Tensor, name)(*[tensor._operand(x) for x in inputs])
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
-        if any(isinstance(o, Tensor) for o in kwargs.get("out", ())):
-            raise TypeError(f"np.{ufunc.__name__}(..., out=tensor): change a tensor with +=, -=, *=, /= or copy_()")
-        if "out" not in kwargs:
-            _refuse_if_differentiated(f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}"), inputs)
-        result = getattr(ufunc, method)(*arrays, **kwargs)
-        is_array = isinstance(result, (np.ndarray, np.generic)) and "out" not in kwargs
-        return Tensor._wrap(np.asarray(result)) if is_array else result
-
-    def __array_function__(self, func: Callable, types: Any, args: tuple, kwargs: dict) -> Any:
-        """NumPy functions on Tensors: those in `_FUNCTIONS` are Tensor ops, recorded; any other
-        sees each Tensor as its array and returns plain NumPy values, which is refused when the
-        value is a float computed from a tensor that requires grad (the graph would be cut)."""
-        implementation = _FUNCTIONS.get(func)
-        if implementation is not None:
-            return implementation(*args, **kwargs)
-        result = func(*[_unwrap_tensors(a) for a in args], **{k: _unwrap_tensors(v) for k, v in kwargs.items()})
-        if isinstance(result, (np.ndarray, np.generic, float)) and np.asarray(result).dtype.kind in "fc":
-            flat = [x for a in (*args, *kwargs.values()) for x in (a if isinstance(a, (list, tuple)) else (a,))]
-            _refuse_if_differentiated(f"np.{func.__name__}", flat)
-        return result
-
-    def item(self) -> float | int | bool:
-        if self.data.size != 1:
-            raise ShapeError(
-                f"item: only a tensor with one element converts to a Python number, this one has shape {self.shape}"
-            )
-        return self.data.item()
-
-    def tolist(self) -> Any:
-        return self.data.tolist()
-
-    def __len__(self) -> int:
-        if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
-
-    def __iter__(self) -> Iterator[Tensor]:
-        return (self[i] for i in range(len(self)))
-
-    def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()")
-        return bool(self.data)
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    __hash__ = object.__hash__  # tensors are hashed by identity, so they can be dict keys
-
-    def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=100)
-        fields = [f"shape={self.shape}", f"dtype={self.dtype}"]
-        if self._ctx is not None:
-            fields.append(f"op='{self.op}'")
-        if self.requires_grad:
-            fields.append("requires_grad=True")
-        if self.name is not None:
-            fields.append(f"name={self.name!r}")
-        return f"Tensor({body}, {', '.join(fields)})"
-
     # ------------------------------------------------------------ primitive ops (see ops.py)
 
     def __add__(self, other: Operand) -> Tensor:
@@ -663,215 +539,11 @@ class Tensor:
         """Zeros of `shape` with this tensor added at `index` (the backward of indexing)."""
         return apply(ops.ScatterAdd, self, index=index, shape=shape)
 
+    __hash__ = object.__hash__  # by identity, never by value: tensors are keys of the engine's dicts
+
     def cat(self, *others: Tensor, axis: int = 0) -> Tensor:
         """Concatenate this tensor and `others` along an existing axis."""
         return cat([self, *others], axis=axis)
-
-    # ------------------------------------------------------------ compositions
-
-    def sqrt(self) -> Tensor:
-        return self**0.5
-
-    def sigmoid(self) -> Tensor:
-        """1 / (1 + e^-x), computed without overflow for any x.
-
-        Both 1/(1 + e^-x) and e^x/(1 + e^x) are exact, but each overflows on one side; so
-        e = e^-|x| (never above 1) and pick the form by the sign of x.
-        """
-        positive = self.data >= 0
-        e = self.where(~positive, -self).exp()  # e^-|x|, with the right slope on both sides of 0
-        r = 1 / (1 + e)
-        return r.where(positive, e * r)
-
-    def softplus(self) -> Tensor:
-        """log(1 + e^x) = max(x, 0) + log(1 + e^-|x|), without overflow."""
-        # -|x| picks the x side at 0, consistent with relu'(0) = 0, so the slope at 0 is 1/2.
-        return self.relu() + (1 + self.where(self.data <= 0, -self).exp()).log()
-
-    def minimum(self, other: Operand) -> Tensor:
-        return -((-self).maximum(-self._operand(other)))
-
-    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return -((-self).max(axis, keepdims))
-
-    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return _in_float32(self, _mean, axis, keepdims)
-
-    def var(self, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Tensor:
-        """Variance; `correction=1` (the default, as in PyTorch) divides by n - 1."""
-        return _in_float32(self, _var, axis, keepdims, correction)
-
-    def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
-        """Limit values to [lo, hi]; the gradient passes where lo <= x <= hi (as torch.clamp)."""
-        inside = np.ones(self.shape, dtype=bool)
-        if lo is not None:
-            inside &= self.data >= lo
-        if hi is not None:
-            inside &= self.data <= hi
-        return self.where(inside, np.clip(self.data, lo, hi))
-
-    clamp = clip
-
-    def logsumexp(self, axis: int = -1, keepdims: bool = False) -> Tensor:
-        """log(sum(exp(x))) along `axis`, with the max subtracted first so exp cannot overflow."""
-        return _in_float32(self, _logsumexp, axis, keepdims)
-
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        """log(softmax(x)) = (x - max) - log(sum(exp(x - max))): no overflow, and no log(0)."""
-        return _in_float32(self, _log_softmax, axis)
-
-    def softmax(self, axis: int = -1) -> Tensor:
-        """e^x / sum(e^x) along `axis`, with the max subtracted first so exp cannot overflow."""
-        return _in_float32(self, _softmax, axis)
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        """Merge dimensions `start_dim..end_dim` into one (all of them by default)."""
-        if self.ndim == 0:
-            return self.reshape(1)
-        start, end = (normalize_axis(axis, self.ndim, "flatten") for axis in (start_dim, end_dim))
-        if start > end:
-            raise AxisError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (ndim {self.ndim})")
-        return self.reshape(*self.shape[:start], -1, *self.shape[end + 1 :])
-
-    def squeeze(self, axis: Axis = None) -> Tensor:
-        """Remove dimensions of size 1 (all of them, or those in `axis` that have size 1)."""
-        if axis is None:
-            return self.reshape(tuple(n for n in self.shape if n != 1))
-        axes = self._axes(axis, "squeeze")
-        return self.reshape(tuple(n for i, n in enumerate(self.shape) if i not in axes or n != 1))
-
-    def unsqueeze(self, axis: int) -> Tensor:
-        """Insert a dimension of size 1 at `axis` (in range -ndim-1..ndim)."""
-        axis = normalize_axis(axis, self.ndim + 1, "unsqueeze")
-        return self.reshape(*self.shape[:axis], 1, *self.shape[axis:])
-
-    @property
-    def T(self) -> Tensor:
-        """The axes reversed (the usual transpose of a matrix)."""
-        return self.transpose()
-
-    @property
-    def mT(self) -> Tensor:
-        """The last two axes swapped: the transpose of each matrix in a batch."""
-        if self.ndim < 2:
-            raise AxisError(f"mT: needs a tensor of at least 2 dimensions, got shape {self.shape}; use .T for a vector")
-        axes = list(range(self.ndim))
-        axes[-1], axes[-2] = axes[-2], axes[-1]
-        return self.transpose(tuple(axes))
-
-    # ------------------------------------------------------------ comparisons and logic (no gradient)
-
-    def _compare(self, ufunc: np.ufunc, other: Any) -> Tensor:
-        other_data = other.data if isinstance(other, Tensor) else other
-        try:
-            return Tensor._wrap(np.asarray(ufunc(self.data, other_data)))
-        except ValueError as error:
-            raise ShapeError(f"{ufunc.__name__}: {error} (shapes {self.shape} and {np.shape(other_data)})") from None
-
-    def __lt__(self, other: Operand) -> Tensor:
-        return self._compare(np.less, other)
-
-    def __le__(self, other: Operand) -> Tensor:
-        return self._compare(np.less_equal, other)
-
-    def __gt__(self, other: Operand) -> Tensor:
-        return self._compare(np.greater, other)
-
-    def __ge__(self, other: Operand) -> Tensor:
-        return self._compare(np.greater_equal, other)
-
-    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
-        return self._compare(np.equal, other)
-
-    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
-        return self._compare(np.not_equal, other)
-
-    def _logical(self, ufunc: np.ufunc, other: Any) -> Tensor:
-        if self.dtype.kind != "b" or np.result_type(other.data if isinstance(other, Tensor) else other).kind != "b":
-            raise DTypeError(f"{ufunc.__name__}: needs bool tensors (compare first, e.g. x > 0), got {self.dtype}")
-        return self._compare(ufunc, other)
-
-    def __and__(self, other: Operand) -> Tensor:
-        return self._logical(np.logical_and, other)
-
-    def __or__(self, other: Operand) -> Tensor:
-        return self._logical(np.logical_or, other)
-
-    def __invert__(self) -> Tensor:
-        if self.dtype.kind != "b":
-            raise DTypeError(f"~: logical not needs a bool tensor, got {self.dtype}")
-        return Tensor._wrap(~self.data)
-
-    def any(self) -> bool:
-        return bool(self.data.any())
-
-    def all(self) -> bool:
-        return bool(self.data.all())
-
-    def argmax(self, axis: int | None = None) -> Tensor:
-        return Tensor._wrap(np.asarray(self.data.argmax(axis=normalize_axis(axis, self.ndim, "argmax"))))
-
-
-# ---------------------------------------------------------------- compositions written as functions
-
-
-def _in_float32(x: Tensor, composition: Callable[..., Tensor], *args: Any) -> Tensor:
-    """Half-precision reductions accumulate in float32 and come back as float16, as PyTorch's do:
-    float16's 11-bit mantissa (and its largest value, 65504) cannot hold the running sum."""
-    if x.data.dtype == np.float16:
-        return composition(x.cast(np.float32), *args).cast(np.float16)
-    return composition(x, *args)
-
-
-def _mean(x: Tensor, axis: Axis, keepdims: bool) -> Tensor:
-    total = x.sum(axis, keepdims)
-    count = x.size // total.size if total.size else 0
-    return total * (1.0 / count if count else np.nan)
-
-
-def _var(x: Tensor, axis: Axis, keepdims: bool, correction: int) -> Tensor:
-    centered = x - x.mean(axis, keepdims=True)
-    dof = x.size // max(centered.sum(axis, keepdims).size, 1) - correction
-    return (centered * centered).sum(axis, keepdims) * (1.0 / dof if dof > 0 else np.nan)
-
-
-def _minus_max(x: Tensor, axis: int) -> tuple[Tensor, np.ndarray]:
-    """x - max(x) along `axis`, and that max: the shift that keeps exp() from overflowing. The
-    max is a constant: softmax and friends don't change when it does."""
-    # Starting from the lowest finite number, a row of -inf (or an empty row) is shifted by a
-    # finite amount and stays -inf, instead of becoming -inf - -inf = NaN.
-    top = x.data.max(axis=axis, keepdims=True, initial=_LOWEST[x.data.dtype])
-    return x - top, top
-
-
-_LOWEST = {np.dtype(t): np.finfo(t).min for t in (np.float16, np.float32, np.float64)}
-
-
-def _softmax_axis(x: Tensor, axis: int, op: str) -> tuple[Tensor, int]:
-    """A 0-d tensor is one value along one axis, as in PyTorch."""
-    return (x.reshape(1), normalize_axis(axis, 1, op)) if x.ndim == 0 else (x, normalize_axis(axis, x.ndim, op))
-
-
-def _logsumexp(x: Tensor, axis: int, keepdims: bool) -> Tensor:
-    scalar = x.ndim == 0
-    x, axis = _softmax_axis(x, axis, "logsumexp")
-    shifted, top = _minus_max(x, axis)
-    out = shifted.exp().sum(axis, keepdims=True).log() + top
-    return out.reshape(()) if scalar else out if keepdims else out.squeeze(axis)
-
-
-def _log_softmax(x: Tensor, axis: int) -> Tensor:
-    shape = x.shape
-    x, axis = _softmax_axis(x, axis, "log_softmax")
-    shifted, _ = _minus_max(x, axis)
-    return (shifted - shifted.exp().sum(axis, keepdims=True).log()).reshape(shape)
-
-
-def _softmax(x: Tensor, axis: int) -> Tensor:
-    shape = x.shape
-    x, axis = _softmax_axis(x, axis, "softmax")
-    e = _minus_max(x, axis)[0].exp()
-    return (e / e.sum(axis, keepdims=True)).reshape(shape)
 
 
 # ---------------------------------------------------------------- functions on several tensors
@@ -934,85 +606,6 @@ def _normalize_index(index: Any) -> Any:
     if isinstance(index, list):
         return np.asarray(index)
     return index
-
-
-# ---------------------------------------------------------------- NumPy's protocols
-
-_UFUNCS = {
-    np.add: "__add__",
-    np.subtract: "__sub__",
-    np.multiply: "__mul__",
-    np.true_divide: "__truediv__",
-    np.power: "__pow__",
-    np.matmul: "__matmul__",
-    np.negative: "__neg__",
-    np.positive: "__pos__",
-    np.exp: "exp",
-    np.log: "log",
-    np.sqrt: "sqrt",
-    np.tanh: "tanh",
-    np.absolute: "abs",
-    np.maximum: "maximum",
-    np.minimum: "minimum",
-    np.less: "__lt__",
-    np.less_equal: "__le__",
-    np.greater: "__gt__",
-    np.greater_equal: "__ge__",
-    np.equal: "__eq__",
-    np.not_equal: "__ne__",
-    np.logical_and: "__and__",
-    np.logical_or: "__or__",
-    np.logical_not: "__invert__",
-}
-
-
-def _dot(a: Any, b: Any) -> Tensor:
-    a, b = Tensor._convert(a), Tensor._convert(b)
-    if a.ndim > 2 or b.ndim > 2:
-        raise TypeError("np.dot on tensors of more than 2 dimensions: use @ (np.matmul) instead")
-    return a * b if a.ndim == 0 or b.ndim == 0 else a @ b
-
-
-def _reduction(name: str) -> Callable[..., Tensor]:
-    return lambda a, axis=None, keepdims=False: getattr(Tensor._convert(a), name)(axis, keepdims)
-
-
-_FUNCTIONS: dict[Callable, Callable[..., Any]] = {
-    np.where: where,
-    np.broadcast_to: lambda array, shape: Tensor._convert(array).expand(shape),
-    np.dot: _dot,
-    np.sum: _reduction("sum"),
-    np.mean: _reduction("mean"),
-    np.max: _reduction("max"),
-    np.min: _reduction("min"),
-    np.reshape: lambda a, shape: Tensor._convert(a).reshape(shape),
-    np.transpose: lambda a, axes=None: Tensor._convert(a).transpose(*(() if axes is None else (tuple(axes),))),
-    np.squeeze: lambda a, axis=None: Tensor._convert(a).squeeze(axis),
-    np.expand_dims: lambda a, axis: Tensor._convert(a).unsqueeze(axis),
-    np.concatenate: lambda arrays, axis=0: cat(arrays, axis),
-    np.stack: lambda arrays, axis=0: stack(arrays, axis),
-    np.clip: lambda a, a_min=None, a_max=None: Tensor._convert(a).clip(a_min, a_max),
-    np.zeros_like: lambda a, dtype=None: Tensor._wrap(np.zeros_like(a.data, dtype=dtype)),
-    np.ones_like: lambda a, dtype=None: Tensor._wrap(np.ones_like(a.data, dtype=dtype)),
-}
-
-
-def _refuse_if_differentiated(name: str, values: Sequence[Any]) -> None:
-    if switches.grad_enabled and any(isinstance(v, Tensor) and v.requires_grad for v in values):
-        raise TypeError(
-            f"{name} on a tensor that requires grad: tinygrad_edu has no derivative for it, so the "
-            "result would silently drop out of the graph. Use Tensor ops (t.exp(), t.sum(), "
-            "np.exp(t), ...) or write a tinygrad_edu.Function; for plain values call it on "
-            "t.detach() or t.numpy()."
-        )
-
-
-def _unwrap_tensors(value: Any) -> Any:
-    if isinstance(value, Tensor):
-        return value.data
-    if isinstance(value, (list, tuple)):
-        return type(value)(_unwrap_tensors(v) for v in value)
-    return value
 
 
 # ---------------------------------------------------------------- backward and grad
