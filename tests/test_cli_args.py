@@ -100,7 +100,7 @@ ARGPARSE_ERRORS = [
     ),
     (
         ["train", "--model", "resnet"],
-        "tinygrad-edu train: error: argument --model: invalid choice: 'resnet' (choose from mlp)",
+        "tinygrad-edu train: error: argument --model: invalid choice: 'resnet' (choose from mlp, cnn)",
     ),
     (
         ["frobnicate"],
@@ -139,6 +139,22 @@ ONE_LINE_ERRORS = [
         "tinygrad-edu train: error: --data-dir and --download are for mnist and fashion-mnist; "
         "digits ship with scikit-learn",
     ),
+    # --hidden is a list of layer sizes for the MLP, but the one dense layer of the CNN
+    (
+        ["train", "--model", "cnn", "--hidden", "128", "64"],
+        "tinygrad-edu train: error: --hidden for --model cnn is the size of its one dense layer, between the "
+        "convolutions and the output: give one number (e.g. --hidden 128), got 128 64",
+    ),
+    (
+        ["train", "--model", "cnn", "--dataset", "mnist", "--hidden"],
+        "tinygrad-edu train: error: --hidden for --model cnn is the size of its one dense layer, between the "
+        "convolutions and the output: give one number (e.g. --hidden 128), got no size",
+    ),
+    (
+        ["train", "--model", "cnn", "--data-dir", "somewhere"],
+        "tinygrad-edu train: error: --data-dir and --download are for mnist and fashion-mnist; "
+        "digits ship with scikit-learn",
+    ),
 ]
 
 
@@ -152,7 +168,7 @@ def test_semantic_argument_errors_are_one_line(argv: list[str], line: str, capsy
 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(["train", "--help"], capsys)
-    assert status == 0 and "usage: tinygrad-edu train" in out and "--model {mlp}" in out
+    assert status == 0 and "usage: tinygrad-edu train" in out and "--model {mlp,cnn}" in out
 
 
 def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

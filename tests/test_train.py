@@ -14,7 +14,11 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import itertools
+import json
+import math
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -24,9 +28,10 @@ import pytest
 import tinygrad_edu as tg
 from tinygrad_edu import nn
 from tinygrad_edu.cli import main
-from tinygrad_edu.cli.recipes import RECIPES, TrainConfig, load_dataset
+from tinygrad_edu.cli.recipes import DATASETS, IMAGE_SHAPES, MODELS, RECIPES, TrainConfig, build_model, load_dataset
 from tinygrad_edu.cli.train import save_outputs
 from tinygrad_edu.cli.training import evaluate, fit, run_training
+from tinygrad_edu.nn.models import small_cnn
 
 # The shared data folder next to the repository (or next to the folder of worktrees that holds it).
 SHARED = next(
@@ -162,6 +167,17 @@ def test_evaluate_records_no_graph_and_restores_mode() -> None:
     assert all(p.grad is None for p in model.parameters())
 
 
+def test_evaluate_goes_500_images_at_a_time() -> None:
+    """So that evaluating a CNN on the 10,000 MNIST test images stays small in memory."""
+    model = nn.MLP([4, 3])
+    sizes = []
+    forward = model.forward
+    model.forward = lambda x: sizes.append(len(x)) or forward(x)
+    X = np.zeros((1200, 4), dtype=np.float32)
+    evaluate(model, X, np.zeros(1200, dtype=np.int64))
+    assert sizes == [500, 500, 200]
+
+
 @pytest.mark.parametrize(
     ("schedule", "expected"), [("cosine", None), ("step", [0.1, 0.1, 0.03, 0.03, 0.009]), ("none", [0.1] * 5)]
 )
@@ -251,6 +267,79 @@ def test_diverging_loss_stops_with_a_hint(capsys: pytest.CaptureFixture) -> None
     status = main(["train", "--optimizer", "sgd", "--lr", "1e30", "--epochs", "1", "--progress", "none"])
     assert status == 1
     assert "the training loss became nan at epoch 1, batch 2" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- --model cnn
+
+
+def test_a_recipe_for_every_network_and_dataset() -> None:
+    assert set(RECIPES) == set(itertools.product(MODELS, DATASETS))
+    for (model, dataset), recipe in RECIPES.items():
+        config = TrainConfig(dataset=dataset, model=model).resolved()  # the recipe passes its own checks
+        assert (config.hidden, config.epochs, config.lr) == (recipe.hidden, recipe.epochs, recipe.lr)
+        tg.manual_seed(0)
+        network = build_model(config)
+        with tg.no_grad():
+            logits = network(tg.zeros(2, math.prod(IMAGE_SHAPES[dataset])))  # the loaders' flat rows
+        assert logits.shape == (2, 10), (model, dataset)
+        assert MODELS[model].describe(network).startswith(model.upper() + " "), (model, dataset)
+
+
+def test_cnn_recipes_are_the_measured_ones() -> None:
+    """digits: 10 epochs of batch 32; MNIST and Fashion-MNIST: 5 epochs of batch 64 (99% on MNIST);
+    all Adam 2e-3 with cosine decay, a dense layer of 128."""
+    for dataset, epochs, batch in [("digits", 10, 32), ("mnist", 5, 64), ("fashion-mnist", 5, 64)]:
+        recipe = RECIPES[("cnn", dataset)]
+        assert (recipe.epochs, recipe.batch_size, recipe.hidden) == (epochs, batch, (128,))
+        assert (recipe.optimizer, recipe.lr, recipe.schedule) == ("adam", 2e-3, "cosine")
+
+
+def test_cnn_hidden_is_its_dense_layer() -> None:
+    config = TrainConfig(dataset="mnist", model="cnn", hidden=[64]).resolved()
+    model = build_model(config)
+    assert [layer.out_features for layer in model if isinstance(layer, nn.Linear)] == [64, 10]
+    assert MODELS["cnn"].describe(model) == "CNN 1×28×28 → conv3×3 16 → pool2 → conv3×3 32 → pool2 → 64 → 10"
+    for hidden in ([], [128, 64]):
+        with pytest.raises(ValueError, match=r"--hidden for --model cnn is the size of its one dense layer"):
+            TrainConfig(dataset="digits", model="cnn", hidden=hidden).resolved()
+
+
+@needs_sklearn
+@needs_matplotlib
+def test_cnn_on_digits_through_the_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """One epoch of `tinygrad-edu train --model cnn`: every output, in runs/digits-cnn by default."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--model", "cnn", "--epochs", "1"]) == 0
+    output = capsys.readouterr().out
+    description = "CNN 1×8×8 → conv3×3 16 → pool2 → conv3×3 32 → pool2 → 128 → 10"
+    assert output.splitlines()[0].startswith(f"digits: 1438 training and 359 test images; {description}; adam")
+    final = float(output.split("test accuracy ")[-1].split("%")[0])
+    assert 80.0 <= final < 100.0, output  # about 93% after one epoch; chance is 10%
+    out = tmp_path / "runs" / "digits-cnn"  # not runs/digits: an MLP run's outputs stay
+    model = small_cnn(image_size=8)
+    model.load_state_dict(tg.load(out / "model.npz"))  # weights and BatchNorm's running statistics
+    _, _, X_test, y_test = load_dataset("digits")
+    assert f"{100 * evaluate(model, X_test, y_test)[1]:.2f}%" in output  # the saved model is the one reported
+    assert (out / "training.png").read_bytes().startswith(b"\x89PNG")
+    if not shutil.which("dot"):
+        assert {p.name for p in out.iterdir()} == {"model.npz", "training.png", "graph.dot", "backprop.txt"}
+        return
+    assert {p.name for p in out.iterdir()} == {"model.npz", "training.png", "graph.svg", "backprop.html"}
+    # The graph: every op, each layer call in a box of its own (no box around the whole Sequential).
+    svg = (out / "graph.svg").read_text()
+    for label in ("1: Conv2d", "2: BatchNorm2d", "3: ReLU", "4: MaxPool2d", "9: Flatten", "12: Linear(128→10)"):
+        assert label in svg, label
+    boxes = re.findall(r'<g id="[^"]*" class="cluster">\s*<title>(cluster_[^<]*)</title>', svg)
+    assert len(boxes) == 13 and "cluster_legend" in boxes  # the 12 layers after Unflatten (no op recorded), a legend
+    assert "1.weight" in svg and "(16, 1, 3, 3) float32" in svg and "matmul" in svg
+    # The player: a node per layer in every frame, the text op by op; a few MB, not the 20 of op-by-op frames.
+    page = (out / "backprop.html").read_text(encoding="utf-8")
+    frames = json.loads(re.search(r'<script type="application/json" id="frames-data">(.*?)</script>', page, re.S)[1])
+    titles = [frame["title"] for frame in frames["frames"]]
+    assert titles[:2] == ["The forward graph", "Step 0: mul"] and len(titles) == page.count("<svg") > 50
+    assert f"Watching backprop: {description}, a batch of 8 digits test images" in page
+    assert "5: Conv2d" in page and "of 16 ops done" in page and "∂L/∂5.weight" in page
+    assert len(page.encode()) < 8_000_000
 
 
 # ---------------------------------------------------------------- data errors (argument errors: test_cli_args.py)

@@ -73,9 +73,18 @@ def plot_history(history: History, file: str | os.PathLike[str] | IO[bytes], tit
 
 def sample_loss(model: nn.Module, X: np.ndarray, y: np.ndarray) -> tg.Tensor:
     """The cross-entropy loss of the batch `(X, y)` through `model`, recorded for drawing: the
-    input is named "images" and the loss "loss"."""
+    input is named "images" and the loss "loss". The layers of an `nn.Sequential` are called one
+    by one, the same computation as `model(x)`, so that each layer is an outermost module call:
+    a box of its own in the drawing, and one node with `collapse_modules=True` (not one node for
+    the whole network)."""
     x = tg.Tensor(X, name="images")
-    loss = F.cross_entropy(model(x), y)
+    if isinstance(model, nn.Sequential):
+        for layer in model:
+            x = layer(x)
+        logits = x
+    else:
+        logits = model(x)
+    loss = F.cross_entropy(logits, y)
     loss.name = "loss"
     return loss
 
