@@ -129,8 +129,8 @@ MODELS: dict[str, Architecture] = {
         describe=_describe_cnn,
         hidden="the size of its one dense layer, between the convolutions and the output",
         n_hidden=1,
-        # op by op, each of the 75 frames of a CNN's player is the whole im2col graph: 20 MB
-        # of SVG for a batch of digits; a node per layer makes it 4 MB (the text still has every op)
+        # op by op, each of the 76 frames of a CNN's player is the whole im2col graph: 20 MB
+        # of SVG for a batch of digits; a node per layer makes it 3.7 MB (the text still has every op)
         collapse_layers_in_player=True,
     ),
 }
@@ -161,8 +161,9 @@ class Recipe:
 # - Fashion-MNIST: the same recipe ends near 89.4% (target 88%).
 # The CNN (small_cnn, BatchNorm after each convolution), Adam 2e-3 with cosine decay:
 # - digits: 10 epochs of batch 32 reach 97.5-98.6% (tests/test_conv.py asserts >= 97%).
-# - MNIST: 5 epochs of batch 64 reach 99.2% (examples/cnn_mnist.py; target 99%).
-# - Fashion-MNIST: the same recipe as MNIST.
+# - MNIST: 5 epochs of batch 64 reach 99.2% (examples/cnn_mnist.py), 99.29% through
+#   `tinygrad-edu train --model cnn` (seed 0; target 99%), about 33 s per epoch with one BLAS thread.
+# - Fashion-MNIST: the same recipe ends at 91.9% (seed 0; target 88%).
 _MLP_ADAM = Recipe(hidden=(256, 128), epochs=10, batch_size=128, lr=2e-3, optimizer="adam", schedule="cosine")
 _CNN_28 = Recipe(hidden=(128,), epochs=5, batch_size=64, lr=2e-3, optimizer="adam", schedule="cosine")
 RECIPES: dict[tuple[str, str], Recipe] = {
