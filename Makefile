@@ -1,8 +1,11 @@
 # tinygrad_edu: `make demo` and `make test` set everything up on a fresh machine.
 #
 #   make demo    create .venv, install the package, train an MLP on the offline default dataset
-#                (digits), writing the model, a training plot and the forward graph to runs/demo
-#   make test    create .venv and run the whole test suite (what CI runs)
+#                (digits), writing the model, a training plot, the forward graph (graph.svg) and
+#                the backprop player (backprop.html) to runs/demo
+#   make test    create .venv and run the whole test suite (what CI runs); installs Graphviz's
+#                `dot`, and Chromium with its driver for the browser tests, when they are missing
+#                and we are root
 #   make lint    ruff check and format check
 #   make bench   tinygrad_edu vs NumPy, PyTorch and MyGrad, and an MNIST epoch vs PyTorch (benchmarks/)
 #   make oracle  add PyTorch (CPU) from a local wheel, as a second test oracle

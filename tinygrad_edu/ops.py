@@ -34,8 +34,11 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     if grad.shape == shape:
         return grad
     lead = grad.ndim - len(shape)  # axes that broadcasting added in front
-    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
-    return grad.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)
+    axes = list(range(lead))
+    for i, n in enumerate(shape):  # and the axes of size 1 that it stretched
+        if n == 1 and grad.shape[lead + i] != 1:
+            axes.append(lead + i)
+    return grad.sum(axis=tuple(axes), keepdims=True).reshape(shape)
 
 
 # ---------------------------------------------------------------- elementwise, one input
@@ -296,8 +299,8 @@ class Sum(Op):
     def forward(ctx: Context, x: np.ndarray, *, axis: tuple[int, ...] | None, keepdims: bool = False) -> np.ndarray:
         ctx.input_shape, ctx.kept_shape = x.shape, _kept_shape(x.shape, axis)
         if x.dtype == np.float16:  # summed in float32, as PyTorch does: float16 loses the small terms
-            return np.sum(x, axis=axis, keepdims=keepdims, dtype=np.float32).astype(np.float16)
-        return np.sum(x, axis=axis, keepdims=keepdims)
+            return x.sum(axis=axis, keepdims=keepdims, dtype=np.float32).astype(np.float16)
+        return x.sum(axis=axis, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:

@@ -40,6 +40,7 @@ from typing import IO, Any
 import numpy as np
 
 from tinygrad_edu.factories import from_numpy
+from tinygrad_edu.files import process_exists, sync_directory
 from tinygrad_edu.tensor import Tensor
 
 PathLike = str | os.PathLike
@@ -126,7 +127,7 @@ def save(obj: Mapping[str, Any], path: PathLike) -> None:
         with contextlib.suppress(OSError):
             os.remove(temporary)
         raise
-    _sync_directory(directory)
+    sync_directory(directory)
 
 
 def _check_name(name: object) -> None:
@@ -157,35 +158,9 @@ def _remove_orphans(directory: str, base: str) -> None:
     with contextlib.suppress(OSError):
         for entry in os.listdir(directory):
             match = pattern.fullmatch(entry)
-            if match and not _process_exists(int(match.group(1))):
+            if match and not process_exists(int(match.group(1))):
                 with contextlib.suppress(OSError):
                     os.remove(os.path.join(directory, entry))
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: no signal is sent, only whether the process exists is checked
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True  # another user's process (or a pid we cannot even ask about): not ours to judge
-    return True
-
-
-def _sync_directory(directory: str) -> None:
-    """Make the rename itself durable (POSIX): without this a power cut could undo it."""
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------- load

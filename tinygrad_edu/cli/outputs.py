@@ -46,6 +46,7 @@ from pathlib import Path
 from types import TracebackType
 
 from tinygrad_edu.cli.errors import CommandError, UsageError
+from tinygrad_edu.files import process_exists, sync_directory
 
 __all__ = ["OutputSet"]
 
@@ -161,7 +162,7 @@ class OutputSet:
                         declared.unlink(missing_ok=True)  # the other form of this output, from an earlier run
                 self.committed = True
                 for folder in {target.parent for target in self._staged}:
-                    _sync_directory(folder)
+                    sync_directory(folder)
         except OSError as error:  # a full disk, a folder removed under us: say so, not a traceback
             raise CommandError(f"could not write the outputs to {self._where()}: {error}") from None
 
@@ -190,7 +191,7 @@ class OutputSet:
         head, tail = f".{target.stem}.", f"{_PARTIAL}{target.suffix}"
         for path in target.parent.glob(glob.escape(head) + "*" + glob.escape(tail)):
             pid = path.name[len(head) : -len(tail)]
-            if pid.isdigit() and int(pid) != os.getpid() and not _process_exists(int(pid)):
+            if pid.isdigit() and int(pid) != os.getpid() and not process_exists(int(pid)):
                 with contextlib.suppress(OSError):
                     path.unlink()
 
@@ -218,29 +219,3 @@ def _interrupts_held() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
     if received and callable(previous):
         previous(signal.SIGINT, None)  # Python's default handler raises KeyboardInterrupt
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # it exists, owned by someone else
-    return True
-
-
-def _sync_directory(folder: Path) -> None:
-    """Make the renames themselves durable (POSIX): without this a power cut could undo them."""
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

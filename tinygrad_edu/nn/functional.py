@@ -267,8 +267,9 @@ def embedding(input: Any, weight: Tensor) -> Tensor:
 def _check_classes(
     indices: np.ndarray, num_classes: int, caller: str, what: str = "class index", of: str | None = None
 ) -> None:
-    # NumPy would read a negative index as counting from the end: a silent wrong loss.
-    if indices.size and (indices.min() < 0 or indices.max() >= num_classes):
+    # NumPy would read a negative index as counting from the end: a silent wrong loss. Seen as
+    # unsigned, a negative index is huge, so one max() checks both ends.
+    if indices.size and indices.astype(np.uint64).max() >= num_classes:
         bad = indices[(indices < 0) | (indices >= num_classes)]
         raise IndexError(
             f"{caller}: {what} {int(bad[0])} is out of range for {of or f'{num_classes} classes'} "
