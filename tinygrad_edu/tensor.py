@@ -353,8 +353,9 @@ class Tensor(DerivedOps, NumPyInterop):
             self._counter = [0, 0]
         return self._counter
 
-    def _inplace(self, symbol: str, change: Callable[[np.ndarray, Any], Any], other: Any) -> Tensor:
-        """Change `self.data` in place and bump the version, as PyTorch's in-place ops do."""
+    def _inplace(self, symbol: str, ufunc: np.ufunc | None, other: Any) -> Tensor:
+        """`self.data = ufunc(self.data, other)` in place (a copy when `ufunc` is None), and the
+        version goes up, as with PyTorch's in-place ops."""
         if switches.grad_enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
             who = "this tensor requires grad" if self.requires_grad else "its operand requires grad"
             raise InPlaceError(
@@ -364,30 +365,34 @@ class Tensor(DerivedOps, NumPyInterop):
             )
         operand = other.data if isinstance(other, Tensor) else other
         try:
-            change(self.data, operand)
+            if ufunc is None:
+                np.copyto(self.data, operand, casting="same_kind")
+            else:
+                ufunc(self.data, operand, out=self.data, casting="same_kind")
         except (ValueError, TypeError) as error:
+            read_only = "" if self.data.flags.writeable else " (its data is read-only, e.g. a batch: copy it)"
             raise ShapeError(
                 f"{symbol}: cannot change a tensor of shape {self.shape} ({self.dtype}) in place with "
-                f"{describe([np.asarray(operand)])}: {error}"
+                f"{describe([np.asarray(operand)])}{read_only}: {error}"
             ) from None
         note_inplace_change(self._version_counter())
         return self
 
     def __iadd__(self, other: Operand) -> Tensor:
-        return self._inplace("+=", lambda a, b: np.add(a, b, out=a, casting="same_kind"), other)
+        return self._inplace("+=", np.add, other)
 
     def __isub__(self, other: Operand) -> Tensor:
-        return self._inplace("-=", lambda a, b: np.subtract(a, b, out=a, casting="same_kind"), other)
+        return self._inplace("-=", np.subtract, other)
 
     def __imul__(self, other: Operand) -> Tensor:
-        return self._inplace("*=", lambda a, b: np.multiply(a, b, out=a, casting="same_kind"), other)
+        return self._inplace("*=", np.multiply, other)
 
     def __itruediv__(self, other: Operand) -> Tensor:
-        return self._inplace("/=", lambda a, b: np.true_divide(a, b, out=a, casting="same_kind"), other)
+        return self._inplace("/=", np.true_divide, other)
 
     def copy_(self, src: Operand) -> Tensor:
         """Copy `src`'s values into this tensor in place (broadcast, cast to this dtype)."""
-        return self._inplace("copy_", lambda a, b: np.copyto(a, b, casting="same_kind"), src)
+        return self._inplace("copy_", None, src)
 
     def zero_(self) -> Tensor:
         """Fill with zeros in place."""
