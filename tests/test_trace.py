@@ -192,9 +192,10 @@ def test_collapsed_modules_in_a_trace_show_the_calls_state():
     trace = trace_backward(loss, params=model)
     inside = [s.index for s in trace.steps if s.op in ("relu", "matmul")]
     rows = rows_of(trace.draw(inside[0], collapse_modules=True).source)
-    (module,) = [r for n, r in rows.items() if n.startswith("m")]
-    assert module[0] == "MLP(3→4→2)" and module[3].endswith("ops done")
-    assert module[3] != "0 of 7 ops done"  # some done, the current one running
+    modules = {r[0]: r for n, r in rows.items() if n.startswith("m")}  # one node per layer call
+    assert set(modules) == {"layers.0: Linear(3→4)", "layers.1: ReLU", "layers.2: Linear(4→2)"}
+    last = modules["layers.2: Linear(4→2)"]  # backward reaches the last layer first
+    assert last[3].endswith("ops done") and last[3] != "0 of 3 ops done"
 
 
 def test_params_name_the_parameters_in_text_and_pictures():

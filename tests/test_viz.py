@@ -744,26 +744,52 @@ def test_cli_rejects_bad_sizes(capsys):
 # ---------------------------------------------------------------- collapsed modules, highlights
 
 
-def test_collapse_modules_draws_each_outermost_call_as_one_node_with_its_shapes():
+def test_collapse_modules_draws_each_layer_call_as_one_node_with_its_shapes():
     model, _x, loss = mlp_loss(batch=5)
     full = Dot(draw_graph(loss, params=model).source)
     g = draw_graph(loss, params=model, collapse_modules=True)
     dot = Dot(g.source)
-    (module,) = [n for n in dot.labels if n.startswith("m")]
-    assert dot.fields(module) == ["MLP(3→4→2)", "in (5, 3)", "out (5, 2)"]
-    assert dot.fill(module) == "#ece6fa"
-    assert "subgraph cluster_0" not in g.source  # no boxes left: the calls inside are hidden in the node
+    modules = sorted(n for n in dot.labels if n.startswith("m"))
+    # The MLP's call holds all the others alone, so it is opened: one node per layer call.
+    assert [dot.fields(m) for m in modules] == [
+        ["layers.0: Linear(3→4)", "in (5, 3)", "out (5, 4)"],
+        ["layers.1: ReLU", "in (5, 4)", "out (5, 4)"],
+        ["layers.2: Linear(4→2)", "in (5, 4)", "out (5, 2)"],
+    ]
+    assert all(dot.fill(m) == "#ece6fa" for m in modules)
+    assert "subgraph cluster_0" not in g.source  # no boxes left: the calls inside are hidden in the nodes
     names = {dot.fields(n)[0] for n in dot.labels}
-    assert not names & {"layers.0.weight", "layers.2.bias"}  # the parameters are inside the call
+    assert not names & {"layers.0.weight", "layers.2.bias"}  # the parameters are inside the calls
     assert dot.ops()["matmul"] == 0 and dot.ops()["relu"] == 0
-    # The input goes into the call once, and the call's output feeds the loss's first op.
-    assert [(dot.key(t), h) for t, h, _ in dot.edges if h == module] == [("x", module)]
-    (after,) = [dot.key(h) for t, h, _ in dot.edges if t == module]
-    assert after.startswith("op:")
+    # x goes into the first layer, each layer into the next, the last one into the loss's first op.
+    arrows = [(dot.key(t), dot.key(h)) for t, h, _ in dot.edges if t in modules or h in modules]
+    assert sorted(arrows) == sorted(
+        [
+            ("x", "layers.0: Linear(3→4)"),
+            ("layers.0: Linear(3→4)", "layers.1: ReLU"),
+            ("layers.1: ReLU", "layers.2: Linear(4→2)"),
+            ("layers.2: Linear(4→2)", "op:sub"),
+        ]
+    )
     # Everything after the model is drawn op by op, as without collapsing.
     outside = Counter({op: n for op, n in full.ops().items() if op not in ("matmul", "transpose", "relu")})
     outside["add"] -= 2  # the two biases
     assert +dot.ops() == +outside
+
+
+def test_collapse_modules_opens_a_model_level_by_level_but_keeps_separate_calls_whole():
+    from tinygrad_edu import nn
+
+    inner = nn.Sequential(nn.Linear(3, 3), nn.ReLU())
+    wrapper = nn.Sequential(inner)  # a call around a call around the layers: opened twice
+    loss = wrapper(tg.randn(2, 3)).sum()
+    modules = [
+        n for n in Dot(draw_graph(loss, params=wrapper, collapse_modules=True).source).labels if n.startswith("m")
+    ]
+    assert len(modules) == 2  # the Linear and the ReLU
+    first, second = nn.Linear(3, 3), nn.Linear(3, 3)  # two calls side by side: each stays one node
+    loss = (second(first(tg.randn(2, 3)))).sum()
+    assert len([n for n in Dot(draw_graph(loss, collapse_modules=True).source).labels if n.startswith("m")]) == 2
 
 
 def test_collapse_modules_keeps_separate_calls_and_what_is_between_them():
@@ -821,7 +847,7 @@ def test_bad_highlight_says_what_is_wrong(kwargs, message):
 def test_collapsed_mlp_renders(tmp_path):
     model, _, loss = mlp_loss()
     _, texts = texts_of_svg(draw_graph(loss, params=model, collapse_modules=True).pipe(format="svg"))
-    assert {"MLP(3→4→2)", "in (5, 3)", "out (5, 2)", "loss"} <= set(texts)
+    assert {"layers.0: Linear(3→4)", "layers.2: Linear(4→2)", "in (5, 3)", "out (5, 2)", "loss"} <= set(texts)
 
 
 # ---------------------------------------------------------------- to_dict

@@ -108,7 +108,9 @@ def draw_graph(
     - `max_nodes`: draw at most this many tensors and ops, those nearest `root`, and a marker
       saying how many more were left out. The walk itself is iterative, so any depth works.
     - `collapse_modules`: draw each outermost module call as one node (its name, class, input
-      and output shapes) instead of the ops inside it: for networks too big to draw op by op.
+      and output shapes) instead of the ops inside it: for networks too big to draw op by op. A
+      call that wraps all the others alone (a model around its layers, a Sequential) is opened,
+      so that its layers are the nodes.
     - `highlight`: a tensor or a list of tensors to draw in a warning colour, e.g. the
       `.tensor` of an `AnomalyError` (with the line of code that made it, when anomaly mode
       recorded it).
@@ -253,19 +255,19 @@ class _Builder:
             entries += [("current", "op: backward running in this step")]
         if self.highlighted:
             entries.append(("highlight", "highlighted"))
-        if self.collapsed and any(r.parent is None for r in self.model.regions):
+        units = self.model.collapsible() if self.collapsed else []
+        if units:
             entries.append(("module", "a module call, collapsed"))
         self.legend(entries)
         model = self.model
         module_node: dict[int, str] = {}  # id(tensor) -> the node of the collapsed call hiding it
-        if self.collapsed:
+        if units:
             for t in model.tensors:
-                region = model.outermost(t)
+                region = model.collapsed_in(t, units)
                 if region is not None:
                     module_node[id(t)] = f"m{region.number}"
-            for region in model.regions:
-                if region.parent is None:
-                    self.module(region)
+            for region in units:
+                self.module(region)
         into_module: set[tuple[str, str]] = set()
         for i, t in enumerate(model.tensors):
             hidden_in = module_node.get(id(t))

@@ -53,10 +53,22 @@ class GraphModel:
     def name(self, t: Tensor) -> str | None:
         return self.names.get(id(t)) or t.name
 
-    def outermost(self, t: Tensor) -> Region | None:
-        """The outermost module call `t` is drawn in (None outside every call)."""
-        region = self.region_of.get(id(t))
-        while region is not None and region.parent is not None:
+    def collapsible(self) -> list[Region]:
+        """The module calls that `collapse_modules=True` draws as one node each: the outermost
+        calls, except that a call holding all the others alone (a model around its layers, a
+        Sequential) is opened, level by level, so that its layers are the nodes."""
+        units = [r for r in self.regions if r.parent is None]
+        while len(units) == 1:
+            inner = [r for r in self.regions if r.parent is units[0]]
+            if not inner:
+                break
+            units = inner
+        return units
+
+    def collapsed_in(self, t: Tensor, units: list[Region]) -> Region | None:
+        """Which of `units` hides `t` (None when `t` is drawn on its own)."""
+        region, ids = self.region_of.get(id(t)), {id(u) for u in units}
+        while region is not None and id(region) not in ids:
             region = region.parent
         return region
 
