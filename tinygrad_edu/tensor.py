@@ -28,13 +28,12 @@ from typing import Any, Union
 import numpy as np
 
 from tinygrad_edu import ops
-from tinygrad_edu.autograd import Context, Op, backward_pass, changes, note_inplace_change
+from tinygrad_edu.autograd import Context, Op, backward_pass, changes
 from tinygrad_edu.derived import DerivedOps
 from tinygrad_edu.errors import (
     AxisError,
     BackwardError,
     DTypeError,
-    InPlaceError,
     ShapeError,
     check_finite,
     check_strict_broadcast,
@@ -44,6 +43,7 @@ from tinygrad_edu.errors import (
     user_source_line,
 )
 from tinygrad_edu.grad_mode import set_grad_enabled, switches
+from tinygrad_edu.inplace import InPlaceOps
 from tinygrad_edu.interop import NumPyInterop
 
 Axis = Union[int, tuple[int, ...], None]
@@ -170,7 +170,7 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
     return array
 
 
-class Tensor(DerivedOps, NumPyInterop):
+class Tensor(DerivedOps, InPlaceOps, NumPyInterop):
     """An n-dimensional array with automatic differentiation.
 
     `Tensor(data, requires_grad=False, dtype=None, name=None)`: `data` is a number, a nested
@@ -339,68 +339,6 @@ class Tensor(DerivedOps, NumPyInterop):
         `create_graph=True` the gradients are themselves recorded, for higher derivatives.
         """
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
-
-    # ------------------------------------------------------------ in-place changes
-
-    @property
-    def _version(self) -> int:
-        """How many times this tensor's data was changed in place through the library."""
-        return 0 if self._counter is None else self._counter[0]
-
-    def _version_counter(self) -> list[int]:
-        """[version, number of the in-place change that made it], shared with views; made when needed."""
-        if self._counter is None:
-            self._counter = [0, 0]
-        return self._counter
-
-    def _inplace(self, symbol: str, ufunc: np.ufunc | None, other: Any) -> Tensor:
-        """`self.data = ufunc(self.data, other)` in place (a copy when `ufunc` is None), and the
-        version goes up, as with PyTorch's in-place ops."""
-        if switches.grad_enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
-            who = "this tensor requires grad" if self.requires_grad else "its operand requires grad"
-            raise InPlaceError(
-                f"{symbol}: {who} and grad mode is on, so an in-place change would break the graph "
-                f"(shape {self.shape}). For an update step write it under `with tg.no_grad():`; to "
-                f"compute a new value write `t = t {symbol[0]} x` instead."
-            )
-        operand = other.data if isinstance(other, Tensor) else other
-        try:
-            if ufunc is None:
-                np.copyto(self.data, operand, casting="same_kind")
-            else:
-                ufunc(self.data, operand, out=self.data, casting="same_kind")
-        except (ValueError, TypeError) as error:
-            read_only = "" if self.data.flags.writeable else " (its data is read-only, e.g. a batch: copy it)"
-            raise ShapeError(
-                f"{symbol}: cannot change a tensor of shape {self.shape} ({self.dtype}) in place with "
-                f"{describe([np.asarray(operand)])}{read_only}: {error}"
-            ) from None
-        note_inplace_change(self._version_counter())
-        return self
-
-    def __iadd__(self, other: Operand) -> Tensor:
-        return self._inplace("+=", np.add, other)
-
-    def __isub__(self, other: Operand) -> Tensor:
-        return self._inplace("-=", np.subtract, other)
-
-    def __imul__(self, other: Operand) -> Tensor:
-        return self._inplace("*=", np.multiply, other)
-
-    def __itruediv__(self, other: Operand) -> Tensor:
-        return self._inplace("/=", np.true_divide, other)
-
-    def copy_(self, src: Operand) -> Tensor:
-        """Copy `src`'s values into this tensor in place (broadcast, cast to this dtype)."""
-        return self._inplace("copy_", None, src)
-
-    def zero_(self) -> Tensor:
-        """Fill with zeros in place."""
-        return self.copy_(0)
-
-    def fill_(self, value: float) -> Tensor:
-        """Fill with `value` in place."""
-        return self.copy_(value)
 
     # ------------------------------------------------------------ primitive ops (see ops.py)
 
