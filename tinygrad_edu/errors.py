@@ -146,3 +146,17 @@ def user_source_line() -> tuple[str, int, str] | None:
         return None
     filename, lineno = frame.f_code.co_filename, frame.f_lineno
     return filename, lineno, linecache.getline(filename, lineno).strip()
+
+
+def matmul_mismatch(x: np.ndarray, y: np.ndarray) -> str | None:
+    """Why two arrays cannot be multiplied with @, or None (the message of a failed matmul)."""
+    if x.ndim == 0 or y.ndim == 0:
+        return f"shapes {x.shape} and {y.shape}: both operands need at least one dimension; use * instead"
+    left, right = x.shape[-1], y.shape[-2] if y.ndim >= 2 else y.shape[0]
+    if left != right:
+        hint = "; did you mean b.T?" if y.ndim == 2 and y.shape[-1] == left else ""
+        return (
+            f"shapes {x.shape} and {y.shape} are not aligned: {left} (dim {x.ndim - 1} of the left) "
+            f"!= {right} (dim {max(y.ndim - 2, 0)} of the right){hint}"
+        )
+    return None

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu.autograd import Context, Op
+from tinygrad_edu.errors import matmul_mismatch
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
@@ -483,19 +484,7 @@ class MatMul(Op):
             grad_y = grad_y.reshape(y.shape)
         return grad_x, grad_y
 
-    @staticmethod
-    def explain_error(x: np.ndarray, y: np.ndarray) -> str | None:
-        """Say why two shapes cannot be multiplied (called when forward fails)."""
-        if x.ndim == 0 or y.ndim == 0:
-            return f"shapes {x.shape} and {y.shape}: both operands need at least one dimension; use * instead"
-        left, right = x.shape[-1], y.shape[-2] if y.ndim >= 2 else y.shape[0]
-        if left != right:
-            hint = "; did you mean b.T?" if y.ndim == 2 and y.shape[-1] == left else ""
-            return (
-                f"shapes {x.shape} and {y.shape} are not aligned: {left} (dim {x.ndim - 1} of the left) "
-                f"!= {right} (dim {max(y.ndim - 2, 0)} of the right){hint}"
-            )
-        return None
+    explain_error = staticmethod(matmul_mismatch)  # the message when forward fails
 
 
 def _is_transposed(a: Any) -> bool:

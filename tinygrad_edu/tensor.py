@@ -327,10 +327,6 @@ class Tensor(DerivedOps, InPlaceOps, NumPyInterop):
         """A copy of the data that stays in the graph (the gradient passes through unchanged)."""
         return self + 0 if self.requires_grad else Tensor._wrap(self.data.copy())
 
-    def new_tensor(self, data: Any) -> Tensor:
-        """A new leaf with this tensor's dtype, from `data` (copied), as PyTorch's `new_tensor`."""
-        return Tensor(data, dtype=self.data.dtype)
-
     def backward(self, gradient: Operand | None = None, retain_graph: bool = False, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad.
 
