@@ -24,7 +24,8 @@ from op_table import OP_CASES, OpCase
 import tinygrad_edu as tg
 from tinygrad_edu import Function, GradcheckError, Tensor, cli, ops
 from tinygrad_edu.errors import DTypeError
-from tinygrad_edu.gradient_check import AUTO_EXACT_MAX_ELEMENTS, GradcheckReport, GradcheckWarning
+from tinygrad_edu.gradient_check import GradcheckReport, GradcheckWarning
+from tinygrad_edu.gradient_setup import AUTO_EXACT_MAX_ELEMENTS
 
 # The op table's `cast` is x -> float32 -> float64: it rounds to float32 on purpose, which puts
 # float32 rounding noise into every finite difference at eps=1e-6 (gradcheck refuses that, see

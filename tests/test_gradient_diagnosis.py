@@ -15,8 +15,8 @@ import pytest
 import tinygrad_edu as tg
 from tinygrad_edu import autograd, gradient_diagnosis
 from tinygrad_edu.errors import DTypeError
+from tinygrad_edu.gradient_check import GradcheckWarning
 from tinygrad_edu.gradient_diagnosis import (
-    details_table,
     float32_rounding,
     kink_at,
     likely_bug,
@@ -24,6 +24,7 @@ from tinygrad_edu.gradient_diagnosis import (
     remeasure_at_kink,
     rounding_error,
 )
+from tinygrad_edu.gradient_setup import Settings
 
 RNG = np.random.default_rng(0)
 NUMERICAL = RNG.standard_normal(12)  # a gradient with no two equal values and none near 0
@@ -111,9 +112,11 @@ def f64(values) -> tg.Tensor:
     return tg.Tensor(np.array(values, dtype=np.float64), requires_grad=True)
 
 
-def test_rounding_error_is_the_spacing_over_twice_the_step() -> None:
-    assert rounding_error(np.float32, 1e-6) == pytest.approx(np.finfo(np.float32).eps / 2e-6)
-    assert rounding_error(np.float64, 1e-6) < 1e-9 < 1e-3 < rounding_error(np.float32, 1e-6)
+def test_rounding_error_is_the_spacing_of_the_loss_over_twice_the_step() -> None:
+    assert rounding_error(np.float32, 1.0, 1e-6) == pytest.approx(np.finfo(np.float32).eps / 2e-6)
+    assert rounding_error(np.float32, 1.65, 1e-6) == pytest.approx(np.spacing(np.float32(1.65)) / 2e-6)
+    assert rounding_error(np.float32, -3.0, 1e-6) == rounding_error(np.float32, 3.0, 1e-6) == pytest.approx(0.12, 0.01)
+    assert rounding_error(np.float64, 1.0, 1e-6) < 1e-9 < 1e-3 < rounding_error(np.float32, 1.0, 1e-6)
 
 
 def test_low_precision_ops_are_those_between_the_inputs_and_the_outputs() -> None:
@@ -144,12 +147,26 @@ def test_the_walk_is_autograd_toposort_and_handles_a_deep_graph(monkeypatch: pyt
 
 def test_float32_rounding_refuses_or_notes() -> None:
     x = f64([0.3, -1.2])
-    outputs = [x.float().double().sum()]
-    with pytest.raises(DTypeError, match=r"gradcheck: fn rounds to float32.*op 'cast'.*far above rtol=0\.001"):
-        float32_rounding(outputs, [x], 1e-6, 1e-3, "gradcheck")
-    (note,) = float32_rounding(outputs, [x], 1e-2, 1e-3, "gradcheck")  # a large step: the rounding is small
-    assert note.startswith("note: gradcheck: fn rounds to float32") and "below rtol=0.001" in note
-    assert float32_rounding([(x * x).sum()], [x], 1e-6, 1e-3, "gradcheck") == []
+    outputs = [x.float().double().sum()]  # a loss near -0.9, a gradient of 1
+    refused = r"gradcheck: fn rounds to float32.*op 'cast'.*≈ 0\.03 for a loss near -0\.9.*above the check's tolerance"
+    with pytest.raises(DTypeError, match=refused):
+        float32_rounding(outputs, [x], -0.9, 1.0, Settings("gradcheck", 1e-6, 1e-5, 1e-3))
+    (note,) = float32_rounding(outputs, [x], -0.9, 1.0, Settings("gradcheck", 1e-2, 1e-5, 1e-3))  # a large step
+    assert note.startswith("note: gradcheck: fn rounds to float32") and "below the check's tolerance" in note
+    assert float32_rounding([(x * x).sum()], [x], 1.5, 1.0, Settings("gradcheck", 1e-6, 1e-5, 1e-3)) == []
+
+
+def test_the_float32_warnings_give_the_effect_in_one_phrase() -> None:
+    """The warning for float32 inputs, the warning of numerical_grad and the refusal all say it
+    the same way: an absolute error of about ulp(L)/(2·eps) for a loss near L."""
+    phrase = r"an absolute error in the derivative of about ulp\(L\)/\(2·eps\) ≈ 0\.12 for a loss near 3"
+    x32 = tg.Tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)  # loss 3: ulp 2.4e-7
+    with pytest.warns(GradcheckWarning, match=phrase):
+        tg.gradcheck(lambda x: x.sum(), [x32])
+    with pytest.warns(GradcheckWarning, match=phrase):
+        tg.numerical_grad(lambda x: x.float().sum(), [f64([1.0, 2.0])])
+    with pytest.raises(DTypeError, match=phrase):
+        tg.gradcheck(lambda x: x.float().sum(), [f64([1.0, 2.0])])
 
 
 # ---------------------------------------------------------------- the report
@@ -169,7 +186,7 @@ def test_details_table_names_the_worst_element_with_both_values() -> None:
     x = f64([[0.5, 1.0], [2.0, -1.0]])
     with pytest.raises(tg.GradcheckError) as info:
         tg.gradcheck(lambda x: (WrongSign.apply(x) * x).sum(), [x])  # d/dx (3x * x) = 6x; backward says 0
-    header, line = details_table(info.value.report.rows).splitlines()
+    header, line = info.value.report.details().splitlines()
     assert header.split()[:2] == ["input", "shape"]
     # backward: -3x + 3x = 0 everywhere, numerical 6x: the worst element is the largest |x|, at (1, 0).
     assert line.split() == ["input", "0", "(2,", "2)", "4/4", "(1,", "0)", "0", "12", "12", "1"]

@@ -1,15 +1,17 @@
-"""Why a gradient check failed: the report tables, likely bugs, kinks and float32 rounding.
+"""What a gradient check found, put into words: the report, and why a check failed.
 
-`tinygrad_edu.gradient_check` decides whether backward matches finite differences; this module
-puts the result into words. Each piece is small and independent:
+`tinygrad_edu.gradient_check` compares backward with finite differences; this module holds
+what it found and explains it:
 
-- the report: `summary_table`, `details_table`, `report_text`, `failure_text`;
+- the report: `CheckRow` (one input, element by element) and `GradcheckReport` (all of them,
+  the tables, the verdict and the error message);
 - likely bugs: `likely_bug` recognises a wrong sign or factor, a gradient at the wrong
-  elements, zeros and NaN from the two gradients alone;
+  elements, zeros and NaN, from the two gradients alone;
 - kinks: `remeasure_at_kink` saves a smooth point from a finite difference that straddles a
   nearby kink, `kink_at` recognises a point with no derivative (relu at 0);
-- float32 rounding: `float32_inputs`, `float32_rounding` and `float32_outputs` say how much a
-  float32 value rounds the finite differences, and refuse a check that rounding would decide.
+- float32 rounding: a loss L rounded to float32 puts an absolute error of about
+  ulp(L)/(2·eps) into every finite difference (`rounding_error`); the check warns about it,
+  notes it, or refuses to run when it would decide the result.
 
 >>> import numpy as np
 >>> likely_bug(np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 6.0]))  # doctest: +ELLIPSIS
@@ -19,6 +21,7 @@ puts the result into words. Each piece is small and independent:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,108 +30,177 @@ from tinygrad_edu.autograd import toposort
 from tinygrad_edu.errors import DTypeError
 
 if TYPE_CHECKING:
-    from tinygrad_edu.gradient_check import CheckRow, GradcheckReport
+    from tinygrad_edu.gradient_setup import Settings
     from tinygrad_edu.tensor import Tensor
 
 # ---------------------------------------------------------------- the report
 
 
-def summary_table(rows: Sequence[CheckRow]) -> str:
-    """One line per input or parameter: shape, check (exact or n directions), max errors, result.
+@dataclass
+class CheckRow:
+    """One input (or parameter) compared: per element, flattened (mode "exact"), or per random
+    direction (mode "directions"). `failed` applies the pass rule."""
+
+    name: str
+    shape: tuple[int, ...]
+    mode: str
+    analytical: np.ndarray
+    numerical: np.ndarray
+    atol: float
+    rtol: float
+    note: str | None = None  # why it failed, when the diagnosis found out
+    remeasured: int = 0  # elements whose first finite difference straddled a kink
+
+    @property
+    def failed(self) -> np.ndarray:
+        """Per element: not |analytical - numerical| <= atol + rtol |numerical|. NaN fails."""
+        return ~(self.abs_err <= self.atol + self.rtol * np.abs(self.numerical))
+
+    @property
+    def abs_err(self) -> np.ndarray:
+        return np.abs(self.analytical - self.numerical)
+
+    @property
+    def rel_err(self) -> np.ndarray:
+        # Relative to the larger value, but never to less than atol: noise around 0 shows no huge ratio.
+        larger = np.maximum(np.abs(self.analytical), np.abs(self.numerical))
+        return self.abs_err / np.maximum(larger, max(self.atol, 1e-300))
+
+    @property
+    def worst(self) -> int:
+        """Flat position of the element (or direction) furthest outside its tolerance."""
+        violation = self.abs_err / (self.atol + self.rtol * np.abs(self.numerical) + 1e-300)
+        return int(np.argmax(np.nan_to_num(violation, nan=np.inf))) if self.total else 0
+
+    @property
+    def worst_index(self) -> tuple[int, ...] | int:
+        """The worst element as an index into the input, or the number of the worst direction."""
+        if self.mode == "directions":
+            return self.worst
+        return tuple(int(i) for i in np.unravel_index(self.worst, self.shape)) if self.total else ()
+
+    @property
+    def total(self) -> int:
+        return self.analytical.size
+
+    @property
+    def n_failed(self) -> int:
+        return int(self.failed.sum())
+
+    @property
+    def passed(self) -> bool:
+        return self.n_failed == 0
+
+    @property
+    def max_abs_err(self) -> float:
+        return float(np.max(self.abs_err, initial=0.0))
+
+    @property
+    def max_rel_err(self) -> float:
+        return float(np.max(self.rel_err, initial=0.0))
+
+    @property
+    def check(self) -> str:
+        return "exact" if self.mode == "exact" else f"{self.total} dirs"
+
+
+@dataclass
+class GradcheckReport:
+    """One `CheckRow` per input or parameter, and the settings. `str(report)` is the summary
+    table, the verdict and the notes; `report.details()` the per-element table.
 
     >>> import numpy as np
     >>> import tinygrad_edu as tg
     >>> W = tg.Tensor(np.array([[0.5, -1.0]]), requires_grad=True)
-    >>> report = tg.check_module_grads({"W": W}, lambda: (W * W).sum())
-    >>> print(summary_table(report.rows))  # doctest: +ELLIPSIS
+    >>> print(tg.check_module_grads({"W": W}, lambda: (W * W).sum()))  # doctest: +ELLIPSIS
     parameter  shape   check  max abs err  max rel err  result
     W          (1, 2)  exact  ...  ok
+    check_module_grads: all 1 match finite differences
+    pass: |analytical - numerical| <= atol + rtol*|numerical| with atol=1e-05, rtol=0.001; ...
     """
-    header = ("parameter", "shape", "check", "max abs err", "max rel err", "result")
-    lines = [
-        (
-            row.name,
-            str(row.shape),
-            row.check,
-            _err(row.max_abs_err),
-            _err(row.max_rel_err),
-            "ok" if row.passed else f"FAIL {row.n_failed}/{row.total}",
-        )
-        for row in rows
-    ]
-    return _table(header, lines)
 
+    what: str  # "gradcheck", "gradgradcheck" or "check_module_grads"
+    rows: list[CheckRow]
+    eps: float
+    atol: float
+    rtol: float
+    notes: list[str] = field(default_factory=list)
 
-def details_table(rows: Sequence[CheckRow]) -> str:
-    """One line per input: how many elements failed, the worst one, both values and the errors."""
-    header = ("input", "shape", "failed", "worst index", "analytical", "numerical", "abs err", "rel err")
-    lines = []
-    for row in rows:
-        w, directions = row.worst, row.mode == "directions"
-        values = (row.analytical[w], row.numerical[w], row.abs_err[w], row.rel_err[w]) if row.total else (0,) * 4
-        lines.append(
-            (
-                row.name,
-                str(row.shape),
-                f"{row.n_failed}/{row.total}" + (" dirs" if directions else ""),
-                f"dir {w}" if directions else str(row.worst_index),
-                *(_num(v) for v in values[:2]),
-                *(_err(v) for v in values[2:]),
+    @property
+    def passed(self) -> bool:
+        return all(row.passed for row in self.rows)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def failing(self) -> list[CheckRow]:
+        return [row for row in self.rows if not row.passed]
+
+    def summary(self) -> str:
+        """One line per input or parameter: shape, check (exact or n directions), max errors, result."""
+        lines = [(r.name, r.shape, r.check, _err(r.max_abs_err), _err(r.max_rel_err), _result(r)) for r in self.rows]
+        return _table(("parameter", "shape", "check", "max abs err", "max rel err", "result"), lines)
+
+    def details(self) -> str:
+        """One line per input: how many elements failed, the worst one, both values and the errors."""
+        lines = []
+        for r in self.rows:
+            w, dirs = r.worst, r.mode == "directions"
+            a, n, abs_err, rel_err = (
+                (r.analytical[w], r.numerical[w], r.abs_err[w], r.rel_err[w]) if r.total else (0,) * 4
             )
+            failed = f"{r.n_failed}/{r.total}" + (" dirs" if dirs else "")
+            where = f"dir {w}" if dirs else r.worst_index
+            lines.append((r.name, r.shape, failed, where, _num(a), _num(n), _err(abs_err), _err(rel_err)))
+        header = ("input", "shape", "failed", "worst index", "analytical", "numerical", "abs err", "rel err")
+        return _table(header, lines)
+
+    def __str__(self) -> str:
+        n = len(self.rows)
+        verdict = f"all {n} match finite differences" if self.passed else f"{len(self.failing())} of {n} FAIL"
+        return "\n".join([self.summary(), f"{self.what}: {verdict}", self._rule(), *self._explanations()])
+
+    def message(self) -> str:
+        """The message of a GradcheckError: what failed, the per-element table, why, and the fix."""
+        names = ", ".join(row.name for row in self.failing())
+        if self.what == "gradgradcheck":
+            headline = (
+                "the second derivatives that backward records under create_graph=True do not match finite "
+                f"differences of the first derivatives, for {names}"
+            )
+        else:
+            headline = f"the gradients from backward do not match finite differences for {names}"
+        return "\n".join([f"{self.what}: {headline}", self.details(), self._rule(), *self._explanations()])
+
+    def _rule(self) -> str:
+        return (
+            f"pass: |analytical - numerical| <= atol + rtol*|numerical| with atol={self.atol:g}, "
+            f"rtol={self.rtol:g}; numerical = central differences, eps={self.eps:g}, float64"
         )
-    return _table(header, lines)
 
-
-def report_text(report: GradcheckReport) -> str:
-    """`str(report)`: the summary table, the verdict, the pass rule, explanations and notes."""
-    n = len(report.rows)
-    verdict = f"all {n} match finite differences" if report.passed else f"{len(report.failing())} of {n} FAIL"
-    return "\n".join(
-        [summary_table(report.rows), f"{report.what}: {verdict}", _rule(report), *_explanations(report), *report.notes]
-    )
-
-
-def failure_text(report: GradcheckReport) -> str:
-    """The message of a GradcheckError: what failed, the per-element table, why, and the fix."""
-    names = ", ".join(row.name for row in report.failing())
-    if report.what == "gradgradcheck":
-        headline = (
-            "the second derivatives that backward records under create_graph=True do not match finite "
-            f"differences of the first derivatives, for {names}"
-        )
-    else:
-        headline = f"the gradients from backward do not match finite differences for {names}"
-    parts = [f"{report.what}: {headline}", details_table(report.rows), _rule(report)]
-    return "\n".join([*parts, *_explanations(report), *report.notes])
-
-
-def _rule(report: GradcheckReport) -> str:
-    return (
-        f"pass: |analytical - numerical| <= atol + rtol*|numerical| with atol={report.atol:g}, "
-        f"rtol={report.rtol:g}; numerical = central differences, eps={report.eps:g}, float64"
-    )
-
-
-def _explanations(report: GradcheckReport) -> list[str]:
-    """For each failing row the worst element spelled out and its diagnosis; then the kinks."""
-    out = []
-    for row in report.failing():
-        w = row.worst
-        where = f"direction {w}" if row.mode == "directions" else f"element {row.worst_index}"
-        out.append(
-            f"{row.name}, {where}: backward gives {_num(row.analytical[w])}, "
-            f"finite differences give {_num(row.numerical[w])}"
-        )
-        if row.note:
-            out.append(f"  {row.note}")
-    for row in report.rows:
-        if row.remeasured:
-            unit = "directions" if row.mode == "directions" else "elements"
+    def _explanations(self) -> list[str]:
+        """For each failing row its worst element spelled out and its diagnosis; the kinks; the notes."""
+        out = []
+        for r in self.failing():
+            where = f"direction {r.worst}" if r.mode == "directions" else f"element {r.worst_index}"
             out.append(
-                f"note: {row.name}: {row.remeasured} of {row.total} {unit} straddled a kink at eps={report.eps:g} "
-                f"(their finite difference changed with the step) and were re-measured with eps={report.eps / 10:g}"
+                f"{r.name}, {where}: backward gives {_num(r.analytical[r.worst])}, "
+                f"finite differences give {_num(r.numerical[r.worst])}"
             )
-    return out
+            out += [f"  {r.note}"] if r.note else []
+        for r in self.rows:
+            if r.remeasured:
+                unit = "directions" if r.mode == "directions" else "elements"
+                out.append(
+                    f"note: {r.name}: {r.remeasured} of {r.total} {unit} "
+                    f"straddled a kink at eps={self.eps:g} (their finite difference changed with the step) and were "
+                    f"re-measured with eps={self.eps / 10:g}"
+                )
+        return out + self.notes
+
+
+def _result(row: CheckRow) -> str:
+    return "ok" if row.passed else f"FAIL {row.n_failed}/{row.total}"
 
 
 def _num(v: float) -> str:
@@ -139,9 +211,10 @@ def _err(v: float) -> str:
     return f"{v:.2g}"
 
 
-def _table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *lines)]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in (header, *lines))
+def _table(header: Sequence[str], lines: Sequence[Sequence[Any]]) -> str:
+    rows = [header, *([str(cell) for cell in line] for line in lines)]
+    widths = [max(len(cell) for cell in column) for column in zip(*rows)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
 
 
 # ---------------------------------------------------------------- likely bugs
@@ -250,26 +323,42 @@ def kink_at(f: Callable[[float], float], eps: float, atol: float = 1e-5, rtol: f
 # ---------------------------------------------------------------- float32 rounding
 
 
-def rounding_error(dtype: Any, eps: float) -> float:
-    """How far off a central difference with step eps can be, relative to the derivative, when
-    fn rounds to `dtype`: values near 1.0 are `finfo(dtype).eps` apart, divided by 2 eps.
+def rounding_error(dtype: Any, loss: float, eps: float) -> float:
+    """The absolute error in a central difference with step eps when fn's result, near `loss`,
+    is rounded to `dtype`: each of f(x ± eps) is off by up to half the spacing ulp(L) of the
+    numbers near L, so their difference divided by 2 eps is off by up to ulp(L)/(2·eps).
 
-    >>> f"{rounding_error(np.float32, 1e-6):.2g}", f"{rounding_error(np.float64, 1e-6):.2g}"
+    >>> f"{rounding_error(np.float32, 1.0, 1e-6):.2g}", f"{rounding_error(np.float64, 1.0, 1e-6):.2g}"
     ('0.06', '1.1e-10')
     """
-    return float(np.finfo(dtype).eps) / (2 * eps)
+    return float(np.spacing(np.asarray(abs(loss), dtype=dtype))) / (2 * eps)
 
 
-def float32_inputs(low: Sequence[tuple[str, np.dtype]], eps: float, what: str) -> str:
+def _effect(dtype: np.dtype, loss: float, eps: float) -> str:
+    """The one phrase that says how much rounding to `dtype` disturbs the finite differences."""
+    return (
+        f"rounding to {dtype} gives an absolute error in the derivative of about ulp(L)/(2·eps) ≈ "
+        f"{rounding_error(dtype, loss, eps):.2g} for a loss near {loss:.3g}"
+    )
+
+
+def float32_inputs(low: Sequence[tuple[str, np.dtype]], loss: float, settings: Settings) -> str:
     """The warning for checked inputs below float64, which are checked in float64 copies."""
     names, dtype = [name for name, _ in low], low[0][1]
     return (
-        f"{what}: {', '.join(names)} {'is' if len(names) == 1 else 'are'} {dtype}; checking in float64 on a copy "
-        f"(the tensors themselves are untouched). Finite differences in {dtype} are unreliable: near 1.0 its "
-        f"numbers are {np.finfo(dtype).eps:.2g} apart, so rounding the loss, divided by 2*eps, gives derivative "
-        f"errors of about {rounding_error(dtype, eps):.0%}; in float64 about {rounding_error(np.float64, eps):.0e}. "
+        f"{settings.what}: {', '.join(names)} {'is' if len(names) == 1 else 'are'} {dtype}; checking in float64 on "
+        f"a copy (the tensors themselves are untouched). Finite differences in {dtype} are unreliable: "
+        f"{_effect(dtype, loss, settings.eps)} (in float64: ≈ {rounding_error(np.float64, loss, settings.eps):.1g}). "
         "Use float64 tensors to check exactly what you pass."
     )
+
+
+def float32_outputs(values: Sequence[np.ndarray], loss: float, eps: float) -> str | None:
+    """The warning for `numerical_grad` when fn's outputs are below float64, or None."""
+    found = [(f"output {k}", v.dtype) for k, v in enumerate(values) if _below_float64(v.dtype)]
+    if not found:
+        return None
+    return f"{_rounds_to('numerical_grad', found, loss, eps)}; compute fn in float64 for a reliable result"
 
 
 def low_precision_ops(outputs: Sequence[Tensor], inputs: Sequence[Tensor]) -> list[tuple[str, np.dtype]]:
@@ -283,49 +372,44 @@ def low_precision_ops(outputs: Sequence[Tensor], inputs: Sequence[Tensor]) -> li
     >>> low_precision_ops([(x.float() * batch).double().sum()], [x])
     [("op 'cast'", dtype('float32')), ("op 'mul'", dtype('float32'))]
     """
-    depends = {id(t) for t in inputs}
-    found = []
+    depends, found = {id(t) for t in inputs}, []
     for t in toposort(outputs):  # inputs before the tensors made from them
         if id(t) not in depends and any(id(p) in depends for p in t.parents):
             depends.add(id(t))
             if _below_float64(t.dtype):
                 found.append((f"op '{t.op}'", t.dtype))
-    return found + [(f"output {k}", o.dtype) for k, o in enumerate(outputs) if _below_float64(o.dtype)]
+    return found + [(f"output {k}", y.dtype) for k, y in enumerate(outputs) if _below_float64(y.dtype)]
 
 
 def float32_rounding(
-    outputs: Sequence[Tensor], inputs: Sequence[Tensor], eps: float, rtol: float, what: str
+    outputs: Sequence[Tensor], inputs: Sequence[Tensor], loss: float, gradient: float, settings: Settings
 ) -> list[str]:
     """A note when fn rounds below float64 between its inputs and outputs; raises DTypeError
-    when the rounding is larger than rtol, so the check would fail whatever backward does."""
+    when that rounding exceeds the tolerance of the largest gradient element (`gradient`), so
+    that the check would fail whatever backward does."""
     found = low_precision_ops(outputs, inputs)
     if not found:
         return []
-    error, message = _rounding_text(found, eps, what)
-    if error > rtol:  # a mismatch would be a false alarm: refuse instead of reporting it
-        raise DTypeError(
-            f"{message}, far above rtol={rtol:g}, so the check would fail whatever backward does. Compute fn "
-            "in float64 (no .float() or .cast(np.float32); tinygrad_edu.set_default_dtype(np.float64)), or, "
-            f"when the rounding is the point (checking a cast), use eps >= {2 * error * eps / rtol:.1g}, e.g. "
-            "eps=1e-2 for a function that is nearly linear at that scale."
-        )
-    return [f"note: {message}; below rtol={rtol:g}, so the check is meaningful"]
-
-
-def float32_outputs(values: Sequence[np.ndarray], eps: float, what: str) -> str | None:
-    """The warning for `numerical_grad` when fn's outputs are below float64, or None."""
-    found = [(f"output {k}", v.dtype) for k, v in enumerate(values) if _below_float64(v.dtype)]
-    return _rounding_text(found, eps, what)[1] + "; compute fn in float64 for a reliable result" if found else None
-
-
-def _rounding_text(found: Sequence[tuple[str, np.dtype]], eps: float, what: str) -> tuple[float, str]:
     dtype = max((d for _, d in found), key=lambda d: np.finfo(d).eps)  # the coarsest decides
+    error, tolerance = rounding_error(dtype, loss, settings.eps), settings.atol + settings.rtol * gradient
+    message = _rounds_to(settings.what, found, loss, settings.eps)
+    if error > tolerance:  # a mismatch would be a false alarm: refuse instead of reporting it
+        raise DTypeError(
+            f"{message}, above the check's tolerance atol + rtol·max|gradient| = {tolerance:.2g}, so the check would "
+            "fail whatever backward does. Compute fn in float64 (no .float() or .cast(np.float32); "
+            "tinygrad_edu.set_default_dtype(np.float64)), or, when the rounding is the point (checking a cast), use "
+            f"eps >= {2 * error * settings.eps / tolerance:.1g}, e.g. eps=1e-2 for a function that is nearly "
+            "linear at that scale."
+        )
+    return [f"note: {message}; below the check's tolerance {tolerance:.2g}, so the check is meaningful"]
+
+
+def _rounds_to(what: str, found: Sequence[tuple[str, np.dtype]], loss: float, eps: float) -> str:
+    dtype = max((d for _, d in found), key=lambda d: np.finfo(d).eps)
     where = ", ".join(sorted({label for label, _ in found}))
-    error = rounding_error(dtype, eps)
-    return error, (
+    return (
         f"{what}: fn rounds to {dtype} on the way from its inputs to its output ({where} gives {dtype}), although "
-        f"the inputs are float64 here. Finite differences then carry rounding errors of about {error:.2g} of the "
-        f"derivative ({dtype} numbers near 1.0 are {np.finfo(dtype).eps:.2g} apart, divided by 2*eps = {2 * eps:g})"
+        f"the inputs are float64 here: {_effect(dtype, loss, eps)}"
     )
 
 
@@ -333,23 +417,41 @@ def _below_float64(dtype: np.dtype) -> bool:
     return dtype.kind == "f" and dtype.itemsize < 8
 
 
-# ---------------------------------------------------------------- fn's outputs
+# ---------------------------------------------------------------- the notes of a report
 
 
-def output_notes(outputs: Sequence[Tensor], label: Callable[[int], str], what: str) -> list[str]:
-    """Notes on outputs that are not a single value (a seed direction is used) or that were
-    computed outside the graph (backward gives them no gradient at all)."""
-    notes = [
-        f"note: {label(k)} has shape {o.shape}, not a single value: both sides compare the gradient of "
-        "sum(u * output) for a fixed random seed direction u (see numerical_grad)"
-        for k, o in enumerate(outputs)
-        if o.size != 1 and what != "gradgradcheck"  # there the outputs are gradients, never scalars
-    ]
-    return notes + [
-        f"note: {label(k)} does not require grad: it was computed outside the graph (NumPy on arrays or .data, "
-        "or under no_grad()), so backward gives it no gradient. Compute it with Tensor operations (in a backward "
-        "rule: the operators that arrays and Tensors share, and saved inputs/outputs rather than arrays derived "
-        "from them)."
-        for k, o in enumerate(outputs)
-        if not o.requires_grad
-    ]
+def notes(
+    outputs: Sequence[Tensor],
+    inputs: Sequence[Tensor],
+    names: Sequence[str],
+    low: Sequence[tuple[str, np.dtype]],
+    loss: float,
+    analytical: Sequence[np.ndarray],
+    settings: Settings,
+) -> list[str]:
+    """The report's notes: inputs checked on float64 copies, fn rounding below float64 (raises
+    when that decides the check), outputs that are not a single value or that left the graph."""
+    what, out = settings.what, []
+    if low:
+        batch = " and the batch" if what == "check_module_grads" else ""
+        out.append(
+            f"note: {', '.join(name for name, _ in low)}{batch} checked in float64 on a copy, not in their own dtype"
+        )
+    gradient = max((float(np.max(np.abs(a), initial=0.0)) for a in analytical), default=0.0)
+    out += float32_rounding(outputs, inputs, loss, gradient, settings)
+    for k, y in enumerate(outputs):
+        label = f"output {k}" if what == "gradcheck" else "the loss"
+        label = f"the first derivative for {names[k]}" if what == "gradgradcheck" else label
+        if y.size != 1 and what != "gradgradcheck":  # the first derivatives are never a single value
+            out.append(
+                f"note: {label} has shape {y.shape}, not a single value: both sides compare the gradient of "
+                "sum(u * output) for a fixed random seed direction u (see numerical_grad)"
+            )
+        if not y.requires_grad:
+            out.append(
+                f"note: {label} does not require grad: it was computed outside the graph (NumPy on arrays or "
+                ".data, or under no_grad()), so backward gives it no gradient. Compute it with Tensor operations "
+                "(in a backward rule: the operators that arrays and Tensors share, and saved inputs/outputs rather "
+                "than arrays derived from them)."
+            )
+    return out
