@@ -14,19 +14,18 @@ makes it their referee. An element passes when |analytical - numerical| <= atol 
 >>> tg.gradcheck(lambda x: (x.tanh() * x).sum(), [x])
 True
 
-All the functions here run on float64 copies of the inputs (float32 is far too coarse for
-finite differences) and never change the inputs themselves; a non-scalar output y is checked
-through the scalar sum(u * y) for a fixed random seed direction u (see `numerical_grad`).
-`mode="exact"` nudges element by element; `mode="directions"` compares v . grad with the slope
-along `n_directions` random directions v (2 calls of `fn` per direction, whatever the size);
-`mode="auto"` is exact up to 1,000 elements, directions above. The machinery for all this is
-in `gradient_setup`; the report's text, and why a check failed, in `gradient_diagnosis`.
+The check runs on float64 copies of the inputs (float32 is far too coarse for finite
+differences) and never changes the inputs themselves. `mode="directions"` compares v . grad
+with the slope along `n_directions` random directions v, 2 calls of `fn` each whatever the
+size; `mode="auto"` does that above 1,000 elements. That machinery is in `gradient_setup`; the
+report, and why a check failed, in `gradient_diagnosis`.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -197,15 +196,7 @@ def check_module_grads(
     """
     settings = setup.Settings("check_module_grads", eps, atol, rtol, mode, n_directions, seed)
     named, frozen = setup.named_parameters(module)
-    is_model = hasattr(module, "named_parameters")
-    if is_model and not batch:
-        raise ValueError("check_module_grads: pass the batch, e.g. check_module_grads(model, loss_fn, x, y)")
-    if any(t.dtype != np.float64 for _, t in named):  # the batch follows the float64 copies of the parameters
-        batch = tuple(setup.float64_constant(b) for b in batch)
-
-    def loss(*_: Any) -> Any:
-        return loss_fn(module(batch[0]), *batch[1:]) if is_model else loss_fn(*batch)
-
+    loss = setup.module_loss(module, loss_fn, batch, float64=any(t.dtype != np.float64 for _, t in named))
     report = _compare(loss, [t for _, t in named], list(range(len(named))), [n for n, _ in named], settings)
     if frozen:
         report.notes.append(f"not checked (requires_grad=False): {', '.join(frozen)}")
@@ -246,7 +237,7 @@ def _compare(
 
         setup.require_deterministic(value, loss(), settings.what)
         rng = np.random.default_rng((settings.seed, 1))  # the input directions (u came from `seed`)
-        rows = [_compare_input(*row, loss, settings, rng) for row in zip(names, tensors, flats, analytical)]
+        rows = [_compare_input(*each, loss, settings, rng) for each in zip(names, tensors, flats, analytical)]
     return GradcheckReport(settings.what, rows, settings.eps, settings.atol, settings.rtol, notes)
 
 
@@ -262,18 +253,10 @@ def _compare_input(
     """One input, element by element, or along random directions when it is large. `flat` is
     the flat view of its working copy: writing to it moves what `loss()` sees."""
     if settings.by_directions(flat.size):
-        mode, vs = "directions", rng.standard_normal((settings.n_directions, flat.size))
-        analytical = vs @ analytical  # v . grad, one per direction
-
-        def measure(k: int, step: float) -> float:
-            return setup.slope_along(loss, flat, vs[k], step)
-
+        vs = rng.standard_normal((settings.n_directions, flat.size))  # analytical: v . grad per direction v
+        mode, analytical, measure = "directions", vs @ analytical, partial(setup.slope_along, loss, flat, vs)
     else:
-        mode = "exact"
-
-        def measure(k: int, step: float) -> float:
-            return _slope_at(loss, flat, k, step)
-
+        mode, measure = "exact", partial(_slope_at, loss, flat)  # measure(k, step): a slope, by element k
     numerical = np.array([measure(k, settings.eps) for k in range(analytical.size)], dtype=np.float64)
     row = CheckRow(name, tensor.shape, mode, analytical, numerical, settings.atol, settings.rtol)
     for k in np.flatnonzero(row.failed):  # a kink (relu, abs) within eps of the point?

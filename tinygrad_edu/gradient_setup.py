@@ -97,9 +97,11 @@ def float64_copies(args: list[Any], positions: list[int]) -> Iterator[tuple[list
             tensor.data = original
 
 
-def slope_along(loss: Callable[[], float], flat: np.ndarray, v: np.ndarray, step: float) -> float:
-    """The slope along v, (f(x + h v) - f(x - h v)) / 2h, to compare with v . grad. With
-    h = step / |v| the point moves by `step` in all, as one element does in exact mode."""
+def slope_along(loss: Callable[[], float], flat: np.ndarray, directions: np.ndarray, k: int, step: float) -> float:
+    """The slope along direction v = directions[k], (f(x + h v) - f(x - h v)) / 2h, to compare
+    with v . grad. With h = step / |v| the point moves by `step` in all, as one element does
+    in exact mode. `flat` is the flat view of x's working copy, put back bit for bit."""
+    v = directions[k]
     base, h = flat.copy(), step / float(np.linalg.norm(v))
     try:
         flat[:] = base + h * v
@@ -215,8 +217,25 @@ def named_parameters(module: Any) -> tuple[list[tuple[str, Tensor]], list[str]]:
     return named, [str(name) for name, t in items if not t.requires_grad]
 
 
-def float64_constant(value: Any) -> Any:
-    """A float Tensor or array of the batch as a float64 copy; anything else (class indices) as is."""
-    if not is_float(value):
-        return value
+def module_loss(module: Any, loss_fn: Callable[..., Any], batch: tuple[Any, ...], float64: bool) -> Callable[..., Any]:
+    """The loss of `check_module_grads`, a function of no argument (the parameters are in the
+    model): `loss_fn(module(batch[0]), *batch[1:])`, or `loss_fn(*batch)` for a dict of tensors.
+    With `float64` the float parts of the batch are float64 copies, to match the parameters'
+    working copies (nn.Linear refuses a float32 input to float64 weights)."""
+    is_model = hasattr(module, "named_parameters")
+    if is_model and not batch:
+        raise ValueError(
+            "check_module_grads: pass the batch after loss_fn, e.g. check_module_grads(model, loss_fn, x, y); "
+            "the loss is loss_fn(model(x), y)"
+        )
+    if float64:
+        batch = tuple(_float64_copy(b) if is_float(b) else b for b in batch)  # class indices stay as they are
+
+    def loss(*_: Any) -> Any:
+        return loss_fn(module(batch[0]), *batch[1:]) if is_model else loss_fn(*batch)
+
+    return loss
+
+
+def _float64_copy(value: Tensor | np.ndarray) -> Tensor | np.ndarray:
     return Tensor(value.data.astype(np.float64)) if isinstance(value, Tensor) else value.astype(np.float64)
