@@ -222,20 +222,20 @@ def _compare(
         values = [y.data for y in outputs]
         setup.require_finite(values, settings.what)
         u = setup.seed_directions(values, None, settings.seed)
-        value = setup.checked_scalar(u, values)
+        loss_value = setup.checked_scalar(u, values)
         grads = _backward(outputs, u, tensors)
         analytical = [np.zeros(t.size) if g is None else np.ravel(g.data) for t, g in zip(tensors, grads)]
         if low:
-            warnings.warn(diagnosis.float32_inputs(low, value, settings), GradcheckWarning, stacklevel=3)
+            warnings.warn(diagnosis.float32_inputs(low, loss_value, settings), GradcheckWarning, stacklevel=3)
         # The report's notes; raises DTypeError when fn rounds to float32 too coarsely to be checked.
-        notes = diagnosis.notes(outputs, tensors, names, low, value, analytical, settings)
+        notes = diagnosis.notes(outputs, tensors, names, low, loss_value, analytical, settings)
         del outputs, grads  # free the graph before the many forward passes below
 
         # 2. The numerical gradient of the same scalar, by central differences.
         def loss() -> float:
             return setup.checked_scalar(u, setup.values_of(fn, work, settings.what))
 
-        setup.require_deterministic(value, loss(), settings.what)
+        setup.require_deterministic(loss_value, loss(), settings.what)
         rng = np.random.default_rng((settings.seed, 1))  # the input directions (u came from `seed`)
         rows = [_compare_input(*each, loss, settings, rng) for each in zip(names, tensors, flats, analytical)]
     return GradcheckReport(settings.what, rows, settings.eps, settings.atol, settings.rtol, notes)
@@ -259,12 +259,11 @@ def _compare_input(
         mode, measure = "exact", partial(_slope_at, loss, flat)  # measure(k, step): a slope, by element k
     numerical = np.array([measure(k, settings.eps) for k in range(analytical.size)], dtype=np.float64)
     row = CheckRow(name, tensor.shape, mode, analytical, numerical, settings.atol, settings.rtol)
+    # row.failed is the pass rule: True where not |analytical - numerical| <= atol + rtol |numerical|.
     for k in np.flatnonzero(row.failed):  # a kink (relu, abs) within eps of the point?
-        better = diagnosis.remeasure_at_kink(
-            lambda h, k=k: measure(k, h), numerical[k], settings.eps, row.atol, row.rtol
-        )
+        better = diagnosis.remeasure_at_kink(partial(measure, k), numerical[k], settings.eps, row.atol, row.rtol)
         if better is not None:
-            numerical[k], row.remeasured = better, row.remeasured + 1
+            row.numerical[k], row.remeasured = better, row.remeasured + 1
     if not row.passed:
         worst = row.worst
         row.note = diagnosis.why_it_fails(row, lambda h: _nudged(loss, flat, worst, h), settings.eps)

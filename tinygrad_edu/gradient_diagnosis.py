@@ -356,9 +356,11 @@ def float32_inputs(low: Sequence[tuple[str, np.dtype]], loss: float, settings: S
 def float32_outputs(values: Sequence[np.ndarray], loss: float, eps: float) -> str | None:
     """The warning for `numerical_grad` when fn's outputs are below float64, or None."""
     found = [(f"output {k}", v.dtype) for k, v in enumerate(values) if _below_float64(v.dtype)]
-    if not found:
-        return None
-    return f"{_rounds_to('numerical_grad', found, loss, eps)}; compute fn in float64 for a reliable result"
+    return (
+        f"{_rounding('numerical_grad', found, loss, eps)[0]}; compute fn in float64 for a reliable result"
+        if found
+        else None
+    )
 
 
 def low_precision_ops(outputs: Sequence[Tensor], inputs: Sequence[Tensor]) -> list[tuple[str, np.dtype]]:
@@ -390,27 +392,28 @@ def float32_rounding(
     found = low_precision_ops(outputs, inputs)
     if not found:
         return []
-    dtype = max((d for _, d in found), key=lambda d: np.finfo(d).eps)  # the coarsest decides
-    error, tolerance = rounding_error(dtype, loss, settings.eps), settings.atol + settings.rtol * gradient
-    message = _rounds_to(settings.what, found, loss, settings.eps)
+    message, error = _rounding(settings.what, found, loss, settings.eps)
+    tolerance = settings.atol + settings.rtol * gradient
     if error > tolerance:  # a mismatch would be a false alarm: refuse instead of reporting it
         raise DTypeError(
             f"{message}, above the check's tolerance atol + rtol·max|gradient| = {tolerance:.2g}, so the check would "
             "fail whatever backward does. Compute fn in float64 (no .float() or .cast(np.float32); "
             "tinygrad_edu.set_default_dtype(np.float64)), or, when the rounding is the point (checking a cast), use "
-            f"eps >= {2 * error * settings.eps / tolerance:.1g}, e.g. eps=1e-2 for a function that is nearly "
-            "linear at that scale."
+            f"eps >= {2 * error * settings.eps / tolerance:.1g} (the error is then half the tolerance), e.g. eps=1e-2 "
+            "for a function that is nearly linear at that scale."
         )
     return [f"note: {message}; below the check's tolerance {tolerance:.2g}, so the check is meaningful"]
 
 
-def _rounds_to(what: str, found: Sequence[tuple[str, np.dtype]], loss: float, eps: float) -> str:
+def _rounding(what: str, found: Sequence[tuple[str, np.dtype]], loss: float, eps: float) -> tuple[str, float]:
+    """What rounding to the coarsest dtype found does to the finite differences, in words and in size."""
     dtype = max((d for _, d in found), key=lambda d: np.finfo(d).eps)
     where = ", ".join(sorted({label for label, _ in found}))
-    return (
+    message = (
         f"{what}: fn rounds to {dtype} on the way from its inputs to its output ({where} gives {dtype}), although "
         f"the inputs are float64 here: {_effect(dtype, loss, eps)}"
     )
+    return message, rounding_error(dtype, loss, eps)
 
 
 def _below_float64(dtype: np.dtype) -> bool:
@@ -440,13 +443,15 @@ def notes(
     gradient = max((float(np.max(np.abs(a), initial=0.0)) for a in analytical), default=0.0)
     out += float32_rounding(outputs, inputs, loss, gradient, settings)
     for k, y in enumerate(outputs):
-        label = f"output {k}" if what == "gradcheck" else "the loss"
-        label = f"the first derivative for {names[k]}" if what == "gradgradcheck" else label
-        if y.size != 1 and what != "gradgradcheck":  # the first derivatives are never a single value
-            out.append(
-                f"note: {label} has shape {y.shape}, not a single value: both sides compare the gradient of "
-                "sum(u * output) for a fixed random seed direction u (see numerical_grad)"
-            )
+        if what == "gradgradcheck":  # its fn gives the first derivatives: never a single value, nothing to note
+            label = f"the first derivative for {names[k]}"
+        else:
+            label = "the loss" if what == "check_module_grads" else f"output {k}"
+            if y.size != 1:
+                out.append(
+                    f"note: {label} has shape {y.shape}, not a single value: both sides compare the gradient of "
+                    "sum(u * output) for a fixed random seed direction u (see numerical_grad)"
+                )
         if not y.requires_grad:
             out.append(
                 f"note: {label} does not require grad: it was computed outside the graph (NumPy on arrays or "
