@@ -427,8 +427,10 @@ def scatter_add(values: Any, index: Any, shape: tuple[int, ...]) -> Any:
 
 
 def _picks_with_arrays(index: Any) -> bool:
-    parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, np.ndarray) and p.dtype.kind in "iu" for p in parts)
+    for part in index if isinstance(index, tuple) else (index,):
+        if isinstance(part, np.ndarray) and part.dtype.kind in "iu":
+            return True
+    return False
 
 
 class Cat(Op):
