@@ -137,8 +137,9 @@ def _mean(x: Tensor, axis: Axis, keepdims: bool) -> Tensor:
 
 
 def _var(x: Tensor, axis: Axis, keepdims: bool, correction: int) -> Tensor:
-    centered = x - x.mean(axis, keepdims=True)
-    dof = x.size // max(centered.sum(axis, keepdims).size, 1) - correction
+    mean = x.mean(axis, keepdims=True)
+    centered = x - mean
+    dof = x.size // max(mean.size, 1) - correction
     return (centered * centered).sum(axis, keepdims) * (1.0 / dof if dof > 0 else np.nan)
 
 
