@@ -255,7 +255,9 @@ class Maximum(Op):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.maximum(x, y)
-        ctx.save_for_backward(((x > y) + 0.5 * (x == y)).astype(out.dtype))  # x's share
+        x_share = np.array(x > y, dtype=out.dtype)  # in the result's dtype, no float64 temporaries
+        x_share[x == y] = 0.5
+        ctx.save_for_backward(x_share)
         ctx.shapes = x.shape, y.shape
         return out
 
