@@ -204,8 +204,10 @@ def _dot(t: Tensor, a: Any, b: Any) -> Tensor:
     return a * b if a.ndim == 0 or b.ndim == 0 else a @ b
 
 
-def _where(t: Tensor, condition: Any, x: Any, y: Any) -> Tensor:
-    x = x if isinstance(x, NumPyInterop) else y._operand(x) if isinstance(y, NumPyInterop) else t._convert(x)
+def where(make: Any, condition: Any, x: Any, y: Any) -> Tensor:
+    """`x` where `condition`, else `y`; a number or array for `x` takes `y`'s dtype when `y` is a
+    Tensor, and is made a Tensor by `make._convert` (a Tensor, or the Tensor class) otherwise."""
+    x = x if isinstance(x, NumPyInterop) else y._operand(x) if isinstance(y, NumPyInterop) else make._convert(x)
     return x.where(condition, y)
 
 
@@ -215,7 +217,7 @@ def _method(name: str) -> Callable[..., Any]:
 
 
 _FUNCTIONS: dict[Callable, Callable[..., Any]] = {
-    np.where: _where,
+    np.where: where,
     np.dot: _dot,
     np.broadcast_to: _method("expand"),
     np.sum: _method("sum"),

@@ -27,7 +27,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from tinygrad_edu import ops
+from tinygrad_edu import interop, ops
 from tinygrad_edu.autograd import Context, Op, backward_pass, changes
 from tinygrad_edu.derived import DerivedOps
 from tinygrad_edu.errors import (
@@ -510,9 +510,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 
 def where(condition: Operand, x: Operand, y: Operand) -> Tensor:
     """`x` where `condition` is true, else `y`, elementwise with broadcasting."""
-    if not isinstance(x, Tensor):
-        x = y._operand(x) if isinstance(y, Tensor) else Tensor(x)
-    return x.where(condition, y)
+    return interop.where(Tensor, condition, x, y)
 
 
 def _promote(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
