@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tinygrad_edu.autograd import Context
+from tinygrad_edu.dtypes import get_default_dtype, set_default_dtype
 from tinygrad_edu.errors import AnomalyError, BackwardError, DTypeError, InPlaceError, ShapeError
 from tinygrad_edu.factories import (
     arange,
@@ -31,6 +32,7 @@ from tinygrad_edu.factories import (
     zeros,
     zeros_like,
 )
+from tinygrad_edu.function import Function
 from tinygrad_edu.grad_mode import (
     detect_anomaly,
     enable_grad,
@@ -39,7 +41,8 @@ from tinygrad_edu.grad_mode import (
     set_grad_enabled,
     strict_shapes,
 )
-from tinygrad_edu.tensor import Function, Tensor, cat, get_default_dtype, grad, set_default_dtype, stack, where
+from tinygrad_edu.gradients import grad
+from tinygrad_edu.tensor import Tensor, cat, stack, where
 
 
 def _as_function(name: str) -> Callable[..., Tensor]:

@@ -14,14 +14,14 @@ This module knows nothing of `Tensor` (which is built on top of it): it needs on
 from __future__ import annotations
 
 import operator
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
-from tinygrad_edu.errors import BackwardError, InPlaceError, ShapeError, check_finite
+from tinygrad_edu.errors import BackwardError, ShapeError, check_finite
 from tinygrad_edu.grad_mode import switches
+from tinygrad_edu.versions import changes, check_unchanged
 
 # ---------------------------------------------------------------- how an op is defined and recorded
 
@@ -39,7 +39,7 @@ class Op:
     name: ClassVar[str] = "op"
     broadcasts: ClassVar[bool] = False  # elementwise with broadcasting: `strict_shapes()` checks it
     view: ClassVar[bool] = False  # its result may share memory with its first input
-    user_defined: ClassVar[bool] = False  # a Function: what its backward returns is checked
+    user_defined: ClassVar[bool] = False  # a Function (function.py): checks what its backward returns
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -55,23 +55,7 @@ class Op:
         raise NotImplementedError("an op must define backward(ctx, grad)")
 
 
-# In-place changes are counted (by every thread), and each tensor's version counter notes when it
-# last changed; an op notes the count when it is recorded. So a backward finds in one comparison
-# that nothing changed in place since the op ran, the usual case; otherwise it looks at each
-# tensor the op saved. (PyTorch notes each saved tensor's version instead: the same check, but
-# one version per saved tensor per op would cost this Python engine on every op.)
-changes = [0]
 _requires_grad = operator.attrgetter("requires_grad")
-_changes_lock = threading.Lock()
-
-
-def note_inplace_change(counter: list[int]) -> None:
-    """Record an in-place change to a tensor whose version counter (shared with its views) is
-    `counter` = [version, number of the change that made it]."""
-    with _changes_lock:
-        changes[0] += 1
-        counter[0] += 1
-        counter[1] = changes[0]
 
 
 class Context:
@@ -130,21 +114,6 @@ class Context:
     def saved_nbytes(self) -> int:
         """Bytes of the arrays this op keeps for backward (0 once freed)."""
         return sum(a.nbytes for a in self.saved if isinstance(a, np.ndarray)) if self.saved else 0
-
-    def check_unchanged(self) -> None:
-        """Raise if a tensor this op saved was changed in place after the op was recorded."""
-        for array in self.saved or ():
-            tensor = self.owner(array)
-            if tensor is not None and tensor._counter is not None and tensor._counter[1] > self.recorded_at:
-                inputs = [i for i, parent in enumerate(self.parents) if parent is tensor]
-                what = f"its input {inputs[0]}" if inputs else "its output"
-                label = f"'{tensor.name}'" if tensor.name else f"of shape {tensor.shape}"
-                raise InPlaceError(
-                    f"{self.op.name}: the tensor {label} ({what}), saved for the backward pass, was changed "
-                    f"in place after the op used it (it is at version {tensor._counter[0]} now), so its "
-                    "gradient would be computed from the new values. Run backward() before changing it "
-                    "(e.g. before optimizer.step()), or give the op a copy: x.clone()."
-                )
 
 
 # ---------------------------------------------------------------- the graph walk
@@ -242,12 +211,11 @@ def backward_pass(
 def run_backward(ctx: Context, output: Any, grad: Any, check_anomaly: bool = False) -> tuple[Any, ...]:
     """Run the rule of the op that made `output`: one gradient per input (None where none).
 
-    The built-in rules are trusted (the op table tests them against finite differences); what a
-    `Function` of the user's returns is checked: one gradient per input, of the input's shape and
-    dtype.
+    The built-in rules are trusted (the op table tests them against finite differences); a
+    `Function` of the user's checks what its rule returned (`Function.checked`).
     """
     if ctx.saved and ctx.recorded_at != changes[0]:  # something was changed in place since the op ran
-        ctx.check_unchanged()
+        check_unchanged(ctx)
     op = ctx.op
     try:
         grads = op.backward(ctx, grad)
@@ -257,34 +225,11 @@ def run_backward(ctx: Context, output: Any, grad: Any, check_anomaly: bool = Fal
         raise BackwardError(f"{op.name}: its backward failed: {error}") from error
     if type(grads) is not tuple:
         grads = (grads,)
-    if op.user_defined:
-        grads = _checked(op, ctx.parents, grads, type(grad))
+    if op.user_defined:  # a Function of the user's checks what its backward returned
+        grads = op.checked(ctx.parents, grads, type(grad))
     if check_anomaly:
         for i, g in enumerate(grads):
             if g is not None:
                 where = f"the backward of '{op.name}' (gradient for input {i})"
                 check_finite(np.asarray(g), where, output, ctx.source)
     return grads
-
-
-def _checked(op: type[Op], parents: Sequence[Any], grads: tuple[Any, ...], kind: type) -> tuple[Any, ...]:
-    if len(grads) != len(parents):
-        raise BackwardError(
-            f"{op.name}: backward returned {len(grads)} gradient(s) for {len(parents)} input(s); "
-            "return one per input of forward (None for an input that needs none)"
-        )
-    checked = []
-    for i, (parent, g) in enumerate(zip(parents, grads)):
-        if g is not None:
-            if not isinstance(g, (np.ndarray, kind)):  # a number or a list
-                g = np.asarray(g)
-            if g.shape != parent.data.shape:
-                raise ShapeError(
-                    f"{op.name}: backward returned a gradient of shape {g.shape} for input {i} of shape "
-                    f"{parent.data.shape}; a gradient has its input's shape (sum a broadcast gradient back "
-                    "with tinygrad_edu.ops.unbroadcast(grad, shape))"
-                )
-            if g.dtype != parent.data.dtype:
-                g = g.astype(parent.data.dtype)
-        checked.append(g)
-    return tuple(checked)

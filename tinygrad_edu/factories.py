@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.tensor import Tensor, _shape_arg, get_default_dtype
+from tinygrad_edu.dtypes import get_default_dtype
+from tinygrad_edu.tensor import Tensor, _shape_arg
 
 _generator = np.random.default_rng()
 

@@ -34,7 +34,8 @@ from tinygrad_edu import gradient_diagnosis as diagnosis
 from tinygrad_edu import gradient_setup as setup
 from tinygrad_edu.grad_mode import enable_grad
 from tinygrad_edu.gradient_diagnosis import CheckRow, GradcheckReport
-from tinygrad_edu.tensor import Tensor, grad
+from tinygrad_edu.gradients import grad
+from tinygrad_edu.tensor import Tensor
 
 __all__ = ["GradcheckError", "GradcheckReport", "GradcheckWarning", "check_module_grads", "gradcheck"]
 __all__ += ["gradgradcheck", "numerical_grad"]

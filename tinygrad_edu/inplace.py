@@ -3,7 +3,7 @@ counter that makes them safe.
 
 Each change writes into `t.data` and bumps `t`'s version (shared with its views, as in PyTorch),
 so that a backward pass that needs the old values raises instead of computing a wrong gradient
-(see `Context.check_unchanged` in autograd.py). On a tensor that requires grad they are refused
+(see `versions.py`). On a tensor that requires grad they are refused
 while grad mode is on: an update step is written under `no_grad()`, as in PyTorch.
 
 >>> import tinygrad_edu as tg
@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tinygrad_edu.autograd import note_inplace_change
 from tinygrad_edu.errors import InPlaceError, ShapeError, describe
 from tinygrad_edu.grad_mode import switches
+from tinygrad_edu.versions import note_inplace_change
 
 if TYPE_CHECKING:
     from tinygrad_edu.tensor import Tensor

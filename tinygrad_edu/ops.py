@@ -10,7 +10,7 @@ NumPy they call; under `backward(create_graph=True)` the same lines run on Tenso
 recorded in turn, which is all that higher derivatives need.
 
 Everything else (`sigmoid`, `softmax`, `mean`, losses, layers, ...) is a composition of these,
-written as Tensor methods in `tensor.py` and in `nn`.
+written as Tensor methods in `derived.py` and in `nn`.
 """
 
 from __future__ import annotations

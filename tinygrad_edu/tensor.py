@@ -14,8 +14,8 @@ reverse to compute gradients.
 [2.0, 4.0, 6.0]
 
 `apply` runs a primitive (`ops.py`) and records it; the methods below call the primitives, and
-the rest (`sigmoid`, `softmax`, `mean`, ...) are compositions of them. `backward` and `grad` hand
-the recorded graph to the backward pass (`autograd.py`).
+the rest (`sigmoid`, `softmax`, `mean`, ...: `derived.py`) are compositions of them. `backward`
+hands the recorded graph to the backward pass (`autograd.py`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from typing import Any, Union
 import numpy as np
 
 from tinygrad_edu import interop, ops
-from tinygrad_edu.autograd import Context, Op, backward_pass, changes
+from tinygrad_edu.autograd import Context, Op, backward_pass
 from tinygrad_edu.derived import DerivedOps
+from tinygrad_edu.dtypes import get_default_dtype, promote_types, scalar_dtype, to_array
 from tinygrad_edu.errors import (
     AxisError,
     BackwardError,
@@ -45,26 +46,10 @@ from tinygrad_edu.errors import (
 from tinygrad_edu.grad_mode import set_grad_enabled, switches
 from tinygrad_edu.inplace import InPlaceOps
 from tinygrad_edu.interop import NumPyInterop
+from tinygrad_edu.versions import changes
 
 Axis = Union[int, tuple[int, ...], None]
 Operand = Union["Tensor", float, int, bool, np.ndarray, list]
-
-_default_dtype = np.dtype(np.float32)
-
-
-def set_default_dtype(dtype: Any) -> None:
-    """Set the float dtype of Tensors made from Python scalars and lists (float32 at start)."""
-    global _default_dtype
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise DTypeError(f"set_default_dtype: expected a float dtype such as np.float64, got {dtype}")
-    _default_dtype = dtype
-
-
-def get_default_dtype() -> np.dtype:
-    """The float dtype of Tensors made from Python scalars and lists."""
-    return _default_dtype
-
 
 # ---------------------------------------------------------------- recording an op
 
@@ -114,60 +99,7 @@ def apply(op: type[Op], *inputs: Tensor, **params: Any) -> Tensor:
     return out
 
 
-class Function(Op):
-    """An op of your own: subclass, write `forward(ctx, *arrays)` and `backward(ctx, grad)` as the
-    primitives in `ops.py` are written, and call `YourOp.apply(*tensors)`.
-
-    >>> import tinygrad_edu as tg
-    >>> class Cube(tg.Function):
-    ...     @staticmethod
-    ...     def forward(ctx, x):
-    ...         ctx.save_for_backward(x)
-    ...         return x ** 3
-    ...     @staticmethod
-    ...     def backward(ctx, grad):
-    ...         (x,) = ctx.saved_tensors
-    ...         return grad * 3 * x ** 2
-    >>> x = tg.Tensor([2.0], requires_grad=True)
-    >>> Cube.apply(x).sum().backward()
-    >>> x.grad.tolist()
-    [12.0]
-    """
-
-    name = "function"
-    user_defined = True
-
-    @classmethod
-    def apply(cls, *inputs: Any, **params: Any) -> Tensor:
-        """Run the op on Tensors (other values are converted) and record it when needed.
-        Keyword arguments go to `forward` unchanged."""
-        return apply(cls, *[Tensor._convert(x) for x in inputs], **params)
-
-
 # ---------------------------------------------------------------- Tensor
-
-
-def _to_array(data: Any, dtype: Any) -> np.ndarray:
-    if isinstance(data, Tensor):
-        data = data.data
-    if isinstance(data, (np.ndarray, np.generic)):
-        array = np.array(data, dtype=dtype)  # a copy: later changes to `data` don't reach us
-    else:
-        try:
-            array = np.array(data)  # first as it is, so that None (an object) is refused, not made NaN
-        except (ValueError, TypeError) as error:
-            raise TypeError(
-                f"Tensor: cannot make a tensor from {type(data).__name__} ({error}); "
-                "pass a number, a (nested) list of numbers, or a NumPy array"
-            ) from None
-        if array.dtype.kind in "biuf":
-            array = array.astype(_default_dtype if dtype is None else dtype)
-    if array.dtype.kind not in "biuf":
-        raise DTypeError(
-            f"Tensor: cannot make a tensor from {type(data).__name__} of dtype {array.dtype}; pass numbers, "
-            "nested lists of numbers or a numeric array (None is not a number)"
-        )
-    return array
 
 
 class Tensor(DerivedOps, InPlaceOps, NumPyInterop):
@@ -192,7 +124,7 @@ class Tensor(DerivedOps, InPlaceOps, NumPyInterop):
     _counter: list[int] | None = None  # version counter, shared with views; made when first needed
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> None:
-        self.data: np.ndarray = _to_array(data, dtype)
+        self.data: np.ndarray = to_array(data.data if isinstance(data, Tensor) else data, dtype)
         self._grad: Tensor | None = None
         self._ctx: Context | None = None  # the Context of the op that made this tensor; None for a leaf
         self.requires_grad = False
@@ -219,12 +151,7 @@ class Tensor(DerivedOps, InPlaceOps, NumPyInterop):
         if isinstance(other, Tensor):
             return other
         if type(other) in (float, int, bool) or isinstance(other, np.generic):
-            kind = self.data.dtype.kind
-            if kind == "f" or (kind in "iu" and not isinstance(other, (float, np.floating))):
-                return Tensor._wrap(np.asarray(other, dtype=self.data.dtype))
-            if isinstance(other, (float, np.floating)):
-                return Tensor._wrap(np.asarray(other, dtype=_default_dtype))
-            return Tensor._wrap(np.asarray(other, dtype=np.result_type(self.data.dtype, other)))
+            return Tensor._wrap(np.asarray(other, dtype=scalar_dtype(self.data.dtype, other)))
         if isinstance(other, np.ndarray):
             return Tensor._wrap(other)  # only read, never written: no copy
         return Tensor(other)
@@ -236,30 +163,11 @@ class Tensor(DerivedOps, InPlaceOps, NumPyInterop):
         if reverse:
             x, y = y, x
         if x.data.dtype is not y.data.dtype and x.data.dtype != y.data.dtype:
-            x, y = _promote(x, y)
+            dtype = promote_types(x.data.dtype, y.data.dtype)
+            x, y = x.cast(dtype), y.cast(dtype)
         return apply(op, x, y)
 
     # ------------------------------------------------------------ attributes
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.data.shape
-
-    @property
-    def ndim(self) -> int:
-        return self.data.ndim
-
-    @property
-    def size(self) -> int:
-        """The number of elements (as NumPy's `.size`; PyTorch calls it `numel()`)."""
-        return self.data.size
-
-    def numel(self) -> int:
-        return self.data.size
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.data.dtype
 
     @property
     def is_leaf(self) -> bool:
@@ -365,7 +273,8 @@ class Tensor(DerivedOps, InPlaceOps, NumPyInterop):
 
     def _true_divide(self, other: Tensor) -> Tensor:
         if self.data.dtype.kind != "f" and other.data.dtype.kind != "f":
-            return apply(ops.Div, self.cast(_default_dtype), other.cast(_default_dtype))
+            dtype = get_default_dtype()
+            return apply(ops.Div, self.cast(dtype), other.cast(dtype))
         return self._binary(ops.Div, other)
 
     def __pow__(self, other: Operand) -> Tensor:
@@ -427,7 +336,8 @@ class Tensor(DerivedOps, InPlaceOps, NumPyInterop):
         """`self` where `condition` is true, else `other` (PyTorch's `Tensor.where`)."""
         x, y = self, self._operand(other)
         if x.data.dtype != y.data.dtype:
-            x, y = _promote(x, y)
+            dtype = promote_types(x.data.dtype, y.data.dtype)
+            x, y = x.cast(dtype), y.cast(dtype)
         return apply(ops.Where, _condition(condition), x, y)
 
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
@@ -513,14 +423,6 @@ def where(condition: Operand, x: Operand, y: Operand) -> Tensor:
     return interop.where(Tensor, condition, x, y)
 
 
-def _promote(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-    if (x.data.dtype.kind == "f") != (y.data.dtype.kind == "f"):  # a float with an int or bool
-        dtype = x.data.dtype if x.data.dtype.kind == "f" else y.data.dtype
-    else:
-        dtype = np.result_type(x.data.dtype, y.data.dtype)
-    return x.cast(dtype), y.cast(dtype)
-
-
 def _condition(condition: Operand) -> Tensor:
     c = condition if isinstance(condition, Tensor) else Tensor._wrap(np.asarray(condition))
     if c.dtype.kind != "b":
@@ -561,7 +463,7 @@ def backward(
     `on_step(tensor, grad, input_grads)` sees each op's backward as it runs (for
     `tinygrad_edu.viz.trace_backward`); without it nothing extra is recorded.
     """
-    seed = _seed(root, gradient, "backward")
+    seed = start_gradient(root, gradient, "backward")
     # Arrays that a new `.grad` must not take over, by id: the caller's gradient (and the array it
     # is a view of), and every array already given to a `.grad` (Add passes one array to both of
     # its inputs, Cat hands out slices of one).
@@ -584,58 +486,8 @@ def backward(
         backward_pass([root], [seed if create_graph else seed.data], retain_graph, into_grad, on_step=on_step)
 
 
-def grad(
-    outputs: Tensor | Sequence[Tensor],
-    inputs: Tensor | Sequence[Tensor],
-    grad_outputs: Any = None,
-    retain_graph: bool | None = None,
-    create_graph: bool = False,
-    allow_unused: bool = False,
-) -> tuple[Tensor | None, ...]:
-    """The gradients of `outputs` with respect to `inputs`, as a tuple, without touching `.grad`.
-
-    Like `torch.autograd.grad`. With `create_graph=True` the results are differentiable,
-    which gives higher derivatives:
-
-    >>> import tinygrad_edu as tg
-    >>> x = tg.Tensor(3.0, requires_grad=True)
-    >>> (dx,) = tg.grad(x ** 3, x, create_graph=True)   # 3x^2 = 27
-    >>> (dxx,) = tg.grad(dx, x)                           # 6x = 18
-    >>> dx.item(), dxx.item()
-    (27.0, 18.0)
-    """
-    outputs, inputs = _as_tuple(outputs), _as_tuple(inputs)
-    grad_outputs = (None,) * len(outputs) if grad_outputs is None else _as_tuple(grad_outputs)
-    if len(grad_outputs) != len(outputs):
-        raise BackwardError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
-    for i, t in enumerate(inputs):
-        if not t.requires_grad:
-            raise BackwardError(f"grad: input {i} (shape {t.shape}) does not require grad")
-    seeds = [_seed(out, g, "grad") for out, g in zip(outputs, grad_outputs)]
-    found: dict[Tensor, Any] = {t: None for t in inputs}  # tensors hash by identity
-
-    def collect(t: Tensor, g: Any) -> None:
-        if t in found:
-            found[t] = g
-
-    with set_grad_enabled(create_graph):
-        seeds = seeds if create_graph else [s.data for s in seeds]
-        retain = create_graph if retain_graph is None else retain_graph
-        backward_pass(outputs, seeds, retain, collect, wanted=set(found))
-    result = []
-    for i, t in enumerate(inputs):
-        g = found[t]
-        if g is None and not allow_unused:
-            raise BackwardError(
-                f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
-                "pass allow_unused=True to get None for it"
-            )
-        result.append(g if g is None or isinstance(g, Tensor) else Tensor._wrap(np.asarray(g)))
-    return tuple(result)
-
-
-def _seed(output: Tensor, gradient: Any, caller: str) -> Tensor:
-    """The gradient that starts the backward pass at `output`."""
+def start_gradient(output: Tensor, gradient: Any, caller: str) -> Tensor:
+    """The gradient that starts the backward pass at `output` (for `backward` and `grad`), checked."""
     if not output.requires_grad:
         raise BackwardError(
             f"{caller}: this tensor (shape {output.shape}) does not require grad, so there is no graph "
@@ -654,7 +506,3 @@ def _seed(output: Tensor, gradient: Any, caller: str) -> Tensor:
     if seed.shape != output.shape:
         raise ShapeError(f"{caller}: gradient has shape {seed.shape} but the output has shape {output.shape}")
     return seed if seed.dtype == output.dtype else seed.cast(output.dtype)
-
-
-def _as_tuple(x: Any) -> tuple:
-    return tuple(x) if isinstance(x, (tuple, list)) else (x,)

@@ -34,11 +34,12 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_edu.dtypes import get_default_dtype
 from tinygrad_edu.errors import DTypeError, ShapeError
 from tinygrad_edu.factories import as_tensor, default_generator, from_numpy
 from tinygrad_edu.nn import init
 from tinygrad_edu.nn.module import Module, Parameter
-from tinygrad_edu.tensor import Tensor, cat, get_default_dtype
+from tinygrad_edu.tensor import Tensor, cat
 
 IntPair = int | tuple[int, int]
 

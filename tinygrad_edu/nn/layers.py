@@ -27,12 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_edu.dtypes import get_default_dtype
 from tinygrad_edu.errors import DTypeError, ShapeError
 from tinygrad_edu.factories import default_generator
 from tinygrad_edu.nn import functional as F  # noqa: N812  (PyTorch's usual name)
 from tinygrad_edu.nn import init
 from tinygrad_edu.nn.module import Module, Parameter, Sequential
-from tinygrad_edu.tensor import Tensor, get_default_dtype
+from tinygrad_edu.tensor import Tensor
 
 
 def _positive_int(value: Any, what: str) -> int:

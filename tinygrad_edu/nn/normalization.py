@@ -31,11 +31,12 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_edu.dtypes import get_default_dtype
 from tinygrad_edu.errors import DTypeError, ShapeError
 from tinygrad_edu.factories import as_tensor, from_numpy
 from tinygrad_edu.grad_mode import no_grad
 from tinygrad_edu.nn.module import Module, Parameter
-from tinygrad_edu.tensor import Tensor, get_default_dtype
+from tinygrad_edu.tensor import Tensor
 
 
 def _float_input(x: Any, caller: str) -> Tensor:

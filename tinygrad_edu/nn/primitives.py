@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu.autograd import Context
+from tinygrad_edu.function import Function
 from tinygrad_edu.nn.special import erf
-from tinygrad_edu.tensor import Function
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
