@@ -1,8 +1,6 @@
-"""`Function`: an op of your own, with its derivative, used like the built-in primitives.
-
-Subclass it, write `forward(ctx, *arrays)` and `backward(ctx, grad)` as the primitives in `ops.py`
-are written, and call `YourOp.apply(*tensors)`. What your backward returns is checked, since the
-engine trusts only its own rules: one gradient per input, each of its input's shape.
+"""`Function`: an op of your own, with its derivative, recorded and differentiated like the
+primitives. The engine trusts only its own rules, so what your backward returns is checked: one
+gradient per input, each of its input's shape.
 """
 
 from __future__ import annotations
@@ -18,7 +16,8 @@ from tinygrad_edu.tensor import Tensor, apply
 
 
 class Function(Op):
-    """An op of your own, recorded and differentiated like the primitives.
+    """An op of your own: subclass, write `forward(ctx, *arrays)` and `backward(ctx, grad)` as the
+    primitives in `ops.py` are written, and call `YourOp.apply(*tensors)`.
 
     >>> import tinygrad_edu as tg
     >>> class Cube(tg.Function):
