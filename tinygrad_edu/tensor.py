@@ -163,8 +163,7 @@ class Tensor(DerivedOps, InPlaceOps, NumPyInterop):
         if reverse:
             x, y = y, x
         if x.data.dtype is not y.data.dtype and x.data.dtype != y.data.dtype:
-            dtype = promote_types(x.data.dtype, y.data.dtype)
-            x, y = x.cast(dtype), y.cast(dtype)
+            x, y = _promote(x, y)
         return apply(op, x, y)
 
     # ------------------------------------------------------------ attributes
@@ -336,8 +335,7 @@ class Tensor(DerivedOps, InPlaceOps, NumPyInterop):
         """`self` where `condition` is true, else `other` (PyTorch's `Tensor.where`)."""
         x, y = self, self._operand(other)
         if x.data.dtype != y.data.dtype:
-            dtype = promote_types(x.data.dtype, y.data.dtype)
-            x, y = x.cast(dtype), y.cast(dtype)
+            x, y = _promote(x, y)
         return apply(ops.Where, _condition(condition), x, y)
 
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
@@ -421,6 +419,11 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 def where(condition: Operand, x: Operand, y: Operand) -> Tensor:
     """`x` where `condition` is true, else `y`, elementwise with broadcasting."""
     return interop.where(Tensor, condition, x, y)
+
+
+def _promote(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    dtype = promote_types(x.data.dtype, y.data.dtype)
+    return x.cast(dtype), y.cast(dtype)
 
 
 def _condition(condition: Operand) -> Tensor:

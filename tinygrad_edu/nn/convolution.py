@@ -34,11 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.dtypes import get_default_dtype
 from tinygrad_edu.errors import DTypeError, ShapeError
 from tinygrad_edu.factories import as_tensor, default_generator, from_numpy
 from tinygrad_edu.nn import init
-from tinygrad_edu.nn.module import Module, Parameter
+from tinygrad_edu.nn.module import Module, Parameter, parameter_dtype
 from tinygrad_edu.tensor import Tensor, cat
 
 IntPair = int | tuple[int, int]
@@ -291,9 +290,7 @@ class Conv2d(Module):
         self.kernel_size = _pair(kernel_size, "Conv2d: kernel_size", 1)
         self.stride = _pair(stride, "Conv2d: stride", 1)
         self.padding = _pair(padding, "Conv2d: padding", 0)
-        dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
-        if dtype.kind != "f":
-            raise DTypeError(f"Conv2d: the weights need a float dtype, got {dtype}")
+        dtype = parameter_dtype(dtype, "Conv2d")
         rng = generator if generator is not None else default_generator()
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
         self.weight = Parameter(np.empty(shape, dtype=dtype))

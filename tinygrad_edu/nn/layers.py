@@ -27,12 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.dtypes import get_default_dtype
 from tinygrad_edu.errors import DTypeError, ShapeError
 from tinygrad_edu.factories import default_generator
 from tinygrad_edu.nn import functional as F  # noqa: N812  (PyTorch's usual name)
 from tinygrad_edu.nn import init
-from tinygrad_edu.nn.module import Module, Parameter, Sequential
+from tinygrad_edu.nn.module import Module, Parameter, Sequential, parameter_dtype
 from tinygrad_edu.tensor import Tensor
 
 
@@ -92,9 +91,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = _positive_int(in_features, "Linear: in_features")
         self.out_features = _positive_int(out_features, "Linear: out_features")
-        dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
-        if dtype.kind != "f":
-            raise DTypeError(f"Linear: the weights need a float dtype, got {dtype}")
+        dtype = parameter_dtype(dtype, "Linear")
         rng = generator if generator is not None else default_generator()
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
         init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=rng)  # = U(±1/sqrt(in_features))
@@ -280,9 +277,7 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings = _positive_int(num_embeddings, "Embedding: num_embeddings")
         self.embedding_dim = _positive_int(embedding_dim, "Embedding: embedding_dim")
-        dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
-        if dtype.kind != "f":
-            raise DTypeError(f"Embedding: the weights need a float dtype, got {dtype}")
+        dtype = parameter_dtype(dtype, "Embedding")
         self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), dtype=dtype))
         init.normal_(self.weight, generator=generator)
 

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
+from tinygrad_edu.dtypes import get_default_dtype
 from tinygrad_edu.errors import DTypeError
 from tinygrad_edu.grad_mode import no_grad
 from tinygrad_edu.hooks import record_module_call
@@ -52,6 +53,14 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None, name: str | None = None) -> None:
         super().__init__(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def parameter_dtype(dtype: Any, caller: str) -> np.dtype:
+    """The dtype of a layer's new weights: `dtype`, or the default float dtype when None."""
+    dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
+    if dtype.kind != "f":
+        raise DTypeError(f"{caller}: the weights need a float dtype, got {dtype}")
+    return dtype
 
 
 class StateDictError(RuntimeError):

@@ -31,11 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.dtypes import get_default_dtype
 from tinygrad_edu.errors import DTypeError, ShapeError
 from tinygrad_edu.factories import as_tensor, from_numpy
 from tinygrad_edu.grad_mode import no_grad
-from tinygrad_edu.nn.module import Module, Parameter
+from tinygrad_edu.nn.module import Module, Parameter, parameter_dtype
 from tinygrad_edu.tensor import Tensor
 
 
@@ -161,13 +160,6 @@ def _shape_tuple(value: int | Sequence[int], caller: str) -> tuple[int, ...]:
     return tuple(int(n) for n in shape)
 
 
-def _float_dtype(dtype: Any, caller: str) -> np.dtype:
-    dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
-    if dtype.kind != "f":
-        raise DTypeError(f"{caller}: the weights need a float dtype, got {dtype}")
-    return dtype
-
-
 # ---------------------------------------------------------------- layers
 
 
@@ -196,7 +188,7 @@ class _BatchNorm(Module):
             raise ValueError(f"{name}: eps must be a small positive number, got {eps!r}")
         if momentum is not None and not (isinstance(momentum, (int, float)) and 0.0 <= momentum <= 1.0):
             raise ValueError(f"{name}: momentum must be in [0, 1] (or None for a cumulative average), got {momentum!r}")
-        dtype = _float_dtype(dtype, name)
+        dtype = parameter_dtype(dtype, name)
         self.num_features = int(num_features)
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -303,7 +295,7 @@ class LayerNorm(Module):
         if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
             raise ValueError(f"LayerNorm: eps must be a small positive number, got {eps!r}")
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        dtype = _float_dtype(dtype, "LayerNorm")
+        dtype = parameter_dtype(dtype, "LayerNorm")
         self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype)) if elementwise_affine else None
         self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dtype)) if elementwise_affine and bias else None
 
